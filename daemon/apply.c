@@ -1,0 +1,330 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One reconcile pass. The kernel is the state: every pass starts from a
+ * fresh dump, so objects lost without a notification (IPv4 routes of a
+ * link that went down) are found missing and added again.
+ */
+#include "daemon/apply.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "daemon/link.h"
+#include "daemon/manager.h"
+#include "daemon/planner.h"
+#include "daemon/reconcile.h"
+
+/* Room for the formatted text of one operation. */
+#define OP_TEXT_LEN 512
+
+/* The inputs the reconciler needs, built from the links. */
+struct desired_set {
+	struct net_op_list ops;
+	int *known_links;
+	uint32_t *known_tables;
+	size_t n_known;
+};
+
+static void desired_clear(struct desired_set *d)
+{
+	net_op_list_clear(&d->ops);
+	free(d->known_links);
+	free(d->known_tables);
+	*d = (struct desired_set){0};
+}
+
+static bool has_address(const struct net_state *kernel, int ifindex,
+			const struct ip_prefix *addr)
+{
+	for (size_t i = 0; i < kernel->n_addrs; i++) {
+		const struct net_addr *a = &kernel->addrs[i];
+
+		if (a->ifindex == ifindex && a->local.family == addr->family &&
+		    ip_addr_equal(addr->family, &a->local.addr, &addr->addr))
+			return true;
+	}
+
+	return false;
+}
+
+/* Plans one known link; returns false when its record cannot be planned. */
+static bool plan_link(struct manager *m, struct link *link,
+		      const struct net_state *kernel, struct desired_set *d)
+{
+	const struct eni_record *r = &link->record;
+	struct plan_input in = {
+		.record = r,
+		.ifindex = link->ifindex,
+		.first_ipv4_present = r->n_ipv4 > 0 &&
+				      has_address(kernel, link->ifindex,
+						  &r->ipv4[0]),
+		.settings = &m->settings,
+	};
+	size_t before = d->ops.count;
+	const char *why = NULL;
+	int ret;
+
+	ret = plan_eni(&in, &d->ops, &why);
+	if (ret < 0) {
+		d->ops.count = before;
+		link_transition(link, LINK_STATE_FAILED,
+				why ? why : strerror(-ret));
+		return false;
+	}
+
+	d->known_links[d->n_known] = link->ifindex;
+	d->known_tables[d->n_known] = link->table;
+	d->n_known++;
+	return true;
+}
+
+static int build_desired(struct manager *m, const struct net_state *kernel,
+			 struct desired_set *d)
+{
+	bool any_candidate = false;
+
+	d->known_links = calloc(m->n_links + 1, sizeof(int));
+	d->known_tables = calloc(m->n_links + 1, sizeof(uint32_t));
+	if (!d->known_links || !d->known_tables)
+		return -ENOMEM;
+
+	for (size_t i = 0; i < m->n_links; i++) {
+		struct link *link = m->links[i];
+
+		if (link_is_candidate(link))
+			any_candidate = true;
+		if (link_is_known(link))
+			plan_link(m, link, kernel, d);
+	}
+
+	if (!any_candidate)
+		return 0;
+
+	return plan_shared(&m->settings, &d->ops);
+}
+
+static const char *ifname_of(int ifindex, void *userdata)
+{
+	const struct net_state *kernel = userdata;
+	const struct net_link *link = net_state_find_link(kernel, ifindex);
+
+	return link ? link->name : NULL;
+}
+
+/* Returns true when line (without its newline) was printed before. */
+static bool printed_before(const char *printed, const char *line,
+			   size_t length)
+{
+	const char *at = printed;
+
+	while (at && (at = strstr(at, line)) != NULL) {
+		bool starts = at == printed || at[-1] == '\n';
+
+		if (starts && at[length] == '\n')
+			return true;
+		at++;
+	}
+
+	return false;
+}
+
+/* Prints each planned change once, however many passes plan it. */
+static void print_dry_run(struct manager *m, const struct net_op_list *ops,
+			  const struct net_state *kernel)
+{
+	size_t used = m->printed ? strlen(m->printed) : 0;
+
+	for (size_t i = 0; i < ops->count; i++) {
+		char line[OP_TEXT_LEN];
+		size_t length;
+		char *grown;
+
+		net_op_format(&ops->ops[i], ifname_of, (void *)kernel, line,
+			      sizeof(line));
+		length = strlen(line);
+		if (printed_before(m->printed, line, length))
+			continue;
+
+		printf("%s\n", line);
+		grown = realloc(m->printed, used + length + 2);
+		if (!grown)
+			continue;
+		memcpy(grown + used, line, length);
+		grown[used + length] = '\n';
+		grown[used + length + 1] = '\0';
+		used += length + 1;
+		m->printed = grown;
+	}
+
+	fflush(stdout);
+}
+
+static struct link *owner_link(struct manager *m, const struct net_op *op)
+{
+	return op->owner ? manager_find_link(m, op->owner) : NULL;
+}
+
+static void log_op(struct manager *m, const struct net_op *op, int error,
+		   const struct net_state *kernel)
+{
+	char text[OP_TEXT_LEN];
+	struct link *link = owner_link(m, op);
+	const char *name = link ? link->kernel.name : NULL;
+
+	net_op_format(op, ifname_of, (void *)kernel, text, sizeof(text));
+	if (error == 0 && name)
+		log_link(LOG_INFO, name, "%s", text);
+	else if (error == 0)
+		log_msg(LOG_INFO, "%s", text);
+	else if (name)
+		log_link(LOG_WARNING, name, "%s failed: %s", text,
+			 strerror(-error));
+	else
+		log_msg(LOG_WARNING, "rtnl: %s failed: %s", text,
+			strerror(-error));
+}
+
+/* Reports to every known link the first error of its operations. */
+static void report_links(struct manager *m, const struct net_op_list *ops,
+			 const int *errors, const struct desired_set *d,
+			 struct apply_result *result)
+{
+	for (size_t k = 0; k < d->n_known; k++) {
+		struct link *link = manager_find_link(m, d->known_links[k]);
+		int error = 0;
+		char what[OP_TEXT_LEN] = "";
+
+		if (!link)
+			continue;
+
+		for (size_t i = 0; i < ops->count; i++) {
+			const struct net_op *op = &ops->ops[i];
+
+			if (op->owner != link->ifindex)
+				continue;
+			if (op->kind == NET_OP_ADD &&
+			    link->state == LINK_STATE_CONFIGURED)
+				result->repaired = true;
+			if (errors && errors[i] && !error) {
+				error = errors[i];
+				net_op_format(op, NULL, NULL, what,
+					      sizeof(what));
+			}
+		}
+
+		link_applied(link, error, what);
+	}
+}
+
+static int send_ops(struct manager *m, const struct net_op_list *ops,
+		    const struct net_state *kernel, int *errors,
+		    struct apply_result *result)
+{
+	int r;
+
+	if (ops->count == 0)
+		return 0;
+
+	r = netlink_apply(m->nl, ops->ops, ops->count, errors);
+	for (size_t i = 0; i < ops->count; i++) {
+		log_op(m, &ops->ops[i], errors[i], kernel);
+		if (errors[i])
+			result->failures++;
+	}
+
+	result->changes = ops->count;
+	return r;
+}
+
+static int plan_and_diff(struct manager *m, struct net_state *kernel,
+			 struct desired_set *d, struct net_op_list *ops)
+{
+	struct reconcile_input in;
+	int r;
+
+	r = netlink_dump(m->nl,
+			 NETLINK_DUMP_LINKS | NETLINK_DUMP_ADDRS |
+				 NETLINK_DUMP_ROUTES | NETLINK_DUMP_RULES,
+			 m->settings.protocol, kernel);
+	if (r < 0) {
+		log_msg(LOG_ERR, "rtnl: cannot read the kernel's state: %s",
+			strerror(-r));
+		return r;
+	}
+
+	r = build_desired(m, kernel, d);
+	if (r < 0)
+		return r;
+
+	in = (struct reconcile_input){
+		.settings = &m->settings,
+		.desired = &d->ops,
+		.kernel = kernel,
+		.known_links = d->known_links,
+		.n_known_links = d->n_known,
+		.known_tables = d->known_tables,
+		.n_known_tables = d->n_known,
+	};
+	return reconcile(&in, ops);
+}
+
+int apply_reconcile(struct manager *m, struct apply_result *result)
+{
+	struct net_state kernel = {0};
+	struct desired_set d = {0};
+	struct net_op_list ops = {0};
+	int *errors = NULL;
+	int r;
+
+	*result = (struct apply_result){0};
+	r = plan_and_diff(m, &kernel, &d, &ops);
+	if (r < 0)
+		goto out;
+
+	if (m->options.dry_run) {
+		print_dry_run(m, &ops, &kernel);
+		result->changes = ops.count;
+		report_links(m, &ops, NULL, &d, result);
+		goto out;
+	}
+
+	errors = calloc(ops.count + 1, sizeof(int));
+	if (!errors) {
+		r = -ENOMEM;
+		goto out;
+	}
+
+	r = send_ops(m, &ops, &kernel, errors, result);
+	if (r < 0 && result->failures == 0)
+		log_msg(LOG_ERR, "rtnl: sending changes failed: %s",
+			strerror(-r));
+	report_links(m, &ops, errors, &d, result);
+	r = 0;
+
+out:
+	free(errors);
+	net_op_list_clear(&ops);
+	desired_clear(&d);
+	net_state_clear(&kernel);
+	return r;
+}
+
+int apply_count_pending(struct manager *m, size_t *pending)
+{
+	struct net_state kernel = {0};
+	struct desired_set d = {0};
+	struct net_op_list ops = {0};
+	int r;
+
+	r = plan_and_diff(m, &kernel, &d, &ops);
+	if (r == 0)
+		*pending = ops.count;
+
+	net_op_list_clear(&ops);
+	desired_clear(&d);
+	net_state_clear(&kernel);
+	return r;
+}
