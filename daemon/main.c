@@ -13,11 +13,20 @@
 #include "common/log.h"
 #include "daemon/config.h"
 #include "daemon/manager.h"
+#include "daemon/status.h"
 
 #define EXIT_USAGE 2
 #define DEFAULT_ONESHOT_TIMEOUT_USEC (30 * 1000000ull)
 
+enum command {
+	COMMAND_RUN,
+	COMMAND_STATUS,
+	COMMAND_CLEANUP,
+};
+
 struct command_line {
+	enum command command;
+	bool json;
 	const char *config_path;
 	bool config_given;
 	const char *imds_url;
@@ -28,6 +37,8 @@ struct command_line {
 static void print_help(void)
 {
 	printf("Usage: enid [OPTION]...\n"
+	       "       enid status [--json] [-c FILE]\n"
+	       "       enid cleanup [-c FILE]\n"
 	       "Configure EC2 elastic network interfaces (ENIs) from the\n"
 	       "instance metadata service: bring each ENI up, assign its\n"
 	       "addresses, and install a routing table and source rules per\n"
@@ -36,6 +47,11 @@ static void print_help(void)
 	       "\n"
 	       "Without a mode option enid runs as a daemon in the foreground\n"
 	       "(systemd Type=notify) and follows links as they come and go.\n"
+	       "\n"
+	       "enid status prints one block per ENI (link, MAC, ENI id,\n"
+	       "card and device, table, addresses, rules, state and what it\n"
+	       "waits for); --json prints the same as JSON. enid cleanup\n"
+	       "removes every route, rule and address enid owns.\n"
 	       "\n"
 	       "Options:\n"
 	       "  -c, --config FILE   configuration file (default %s)\n"
@@ -46,6 +62,7 @@ static void print_help(void)
 	       "      --timeout TIME  give up a one-shot run after TIME\n"
 	       "                      (default 30s; units ms, s, min, h)\n"
 	       "      --dry-run       print the changes instead of making them\n"
+	       "      --json          with status: print JSON\n"
 	       "  -v, --verbose       log debug messages\n"
 	       "  -h, --help          show this help and exit\n"
 	       "  -V, --version       show the version and exit\n"
@@ -76,6 +93,7 @@ enum {
 	OPTION_DRY_RUN,
 	OPTION_TIMEOUT,
 	OPTION_NETLINK_RCVBUF,
+	OPTION_JSON,
 };
 
 static int parse_option(int option, struct command_line *cl)
@@ -96,6 +114,9 @@ static int parse_option(int option, struct command_line *cl)
 		return 0;
 	case OPTION_TIMEOUT:
 		return parse_timeout(optarg, &cl->options.oneshot_timeout_usec);
+	case OPTION_JSON:
+		cl->json = true;
+		return 0;
 	case OPTION_NETLINK_RCVBUF:
 		cl->options.netlink_rcvbuf = atoi(optarg);
 		return cl->options.netlink_rcvbuf > 0 ? 0 : -EINVAL;
@@ -113,6 +134,13 @@ static int parse_option(int option, struct command_line *cl)
 	}
 }
 
+static int unexpected_argument(const char *argument)
+{
+	fprintf(stderr, "enid: unexpected argument \"%s\"; try 'enid --help'\n",
+		argument);
+	return -EINVAL;
+}
+
 static int parse_command_line(int argc, char **argv, struct command_line *cl)
 {
 	static const struct option long_options[] = {
@@ -124,6 +152,7 @@ static int parse_command_line(int argc, char **argv, struct command_line *cl)
 		/* Test option: a small buffer provokes lost notifications. */
 		{"netlink-rcvbuf", required_argument, NULL,
 		 OPTION_NETLINK_RCVBUF},
+		{"json", no_argument, NULL, OPTION_JSON},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
@@ -143,9 +172,20 @@ static int parse_command_line(int argc, char **argv, struct command_line *cl)
 		}
 	}
 
-	if (optind < argc) {
-		fprintf(stderr, "enid: unexpected argument \"%s\"\n",
-			argv[optind]);
+	if (optind < argc && strcmp(argv[optind], "status") == 0)
+		cl->command = COMMAND_STATUS;
+	else if (optind < argc && strcmp(argv[optind], "cleanup") == 0)
+		cl->command = COMMAND_CLEANUP;
+	else if (optind < argc)
+		return unexpected_argument(argv[optind]);
+
+	if (cl->command != COMMAND_RUN)
+		optind++;
+	if (optind < argc)
+		return unexpected_argument(argv[optind]);
+
+	if (cl->json && cl->command != COMMAND_STATUS) {
+		fprintf(stderr, "enid: --json goes with status\n");
 		return -EINVAL;
 	}
 
@@ -188,6 +228,11 @@ int main(int argc, char **argv)
 
 	if (load_settings(&cl, &settings) < 0)
 		return EXIT_USAGE;
+
+	if (cl.command == COMMAND_STATUS)
+		return status_command(&settings, cl.json);
+	if (cl.command == COMMAND_CLEANUP)
+		return cleanup_command(&settings);
 
 	r = manager_new(&m, &settings, &cl.options);
 	if (r < 0) {

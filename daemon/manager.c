@@ -17,6 +17,7 @@
 #include "daemon/apply.h"
 #include "daemon/link.h"
 #include "daemon/reconcile.h"
+#include "daemon/status.h"
 #include "imds/parse.h"
 
 #define USEC_PER_MSEC 1000ull
@@ -452,8 +453,20 @@ static bool oneshot_done(const struct manager *m)
 
 static void finish_oneshot(struct manager *m, bool timed_out);
 
+static void write_status(struct manager *m)
+{
+	int r = status_write(m);
+
+	if (r < 0 && !m->status_failed)
+		log_msg(LOG_WARNING, "cannot write %s/status: %s",
+			status_directory(), strerror(-r));
+	m->status_failed = r < 0;
+}
+
 void manager_link_changed(struct manager *m)
 {
+	write_status(m);
+
 	if (!m->ready_sent && m->first_reconcile_done &&
 	    initial_links_settled(m))
 		send_ready(m, "every interface present at start is settled");

@@ -63,6 +63,7 @@ struct manager {
 	sd_event_source *oneshot_timer;
 	uint64_t start_usec;
 	bool finishing;		/* a one-shot run is ending */
+	bool status_failed;	/* the last status file write failed */
 	int exit_code;
 
 	/* --dry-run: the changes printed last, so repeats are not printed. */
