@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static int log_max_level = LOG_INFO;
@@ -108,4 +109,52 @@ bool log_ratelimit_allow(struct log_ratelimit *rl, uint64_t now_usec,
 
 	rl->suppressed++;
 	return false;
+}
+
+/* Recent messages of log_repeat_allowed(): hash and time last printed. */
+#define RECENT_MESSAGES 64
+
+static struct {
+	uint64_t hash;
+	uint64_t printed_usec;
+} recent[RECENT_MESSAGES];
+
+static uint64_t hash_text(const char *text)
+{
+	uint64_t hash = 0xcbf29ce484222325ull; /* FNV-1a */
+
+	for (const char *c = text; *c; c++)
+		hash = (hash ^ (unsigned char)*c) * 0x100000001b3ull;
+
+	return hash ? hash : 1;
+}
+
+static uint64_t monotonic_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+bool log_repeat_allowed(const char *message, uint64_t interval_usec)
+{
+	uint64_t hash = hash_text(message);
+	uint64_t now = monotonic_usec();
+	size_t oldest = 0;
+
+	for (size_t i = 0; i < RECENT_MESSAGES; i++) {
+		if (recent[i].hash == hash) {
+			if (now - recent[i].printed_usec < interval_usec)
+				return false;
+			recent[i].printed_usec = now;
+			return true;
+		}
+		if (recent[i].printed_usec < recent[oldest].printed_usec)
+			oldest = i;
+	}
+
+	recent[oldest].hash = hash;
+	recent[oldest].printed_usec = now;
+	return true;
 }

@@ -50,4 +50,11 @@ struct log_ratelimit {
 bool log_ratelimit_allow(struct log_ratelimit *rl, uint64_t now_usec,
 			 unsigned *suppressed);
 
+/*
+ * Returns true when this exact message was not printed within interval,
+ * and remembers it. A small table of recent messages is kept, so a
+ * warning that repeats at every refresh is printed once per interval.
+ */
+bool log_repeat_allowed(const char *message, uint64_t interval_usec);
+
 #endif

@@ -6,6 +6,7 @@
  * a 404 means "none" or only "not propagated yet".
  */
 #include "imds/fetch.h"
+#include "imds/fetch-internal.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -16,6 +17,9 @@
 
 #include "common/log.h"
 #include "imds/parse.h"
+
+/* A warning about the same bad value is repeated at most this often. */
+#define WARNING_REPEAT_USEC (10 * 60 * 1000000ull)
 
 /*
  * Bounds on the integer keys. EC2 documents no maximum, so these are
@@ -198,9 +202,16 @@ static void key_parse(struct eni_fetch *f, enum eni_key key,
 	struct imds_why why = { "" };
 
 	if (h->parse(h, record, reply->body, reply->length, &why) < 0) {
-		log_msg(LOG_WARNING, "imds: %s: invalid %s, keeping the "
-			"previous value: %s", f->mac, eni_key_name(key),
-			why.text);
+		char message[IMDS_WHY_LEN + 96];
+
+		snprintf(message, sizeof(message),
+			 "imds: %s: invalid %s, keeping the previous value: %s",
+			 f->mac, eni_key_name(key), why.text);
+		/* The same bad value comes back at every refresh. */
+		log_msg(log_repeat_allowed(message, WARNING_REPEAT_USEC) ?
+				LOG_WARNING :
+				LOG_DEBUG,
+			"%s", message);
 		key_failed(f, key, why.text);
 		return;
 	}
@@ -316,8 +327,14 @@ static int listing_apply(struct eni_fetch *f, const struct imds_reply *reply,
 	*listed = 0;
 	if (imds_parse_listing(reply->body, reply->length, listing_entry,
 			       listed, &why) < 0) {
-		log_msg(LOG_WARNING, "imds: %s: invalid key listing: %s",
-			f->mac, why.text);
+		char message[IMDS_WHY_LEN + 64];
+
+		snprintf(message, sizeof(message),
+			 "imds: %s: invalid key listing: %s", f->mac, why.text);
+		log_msg(log_repeat_allowed(message, WARNING_REPEAT_USEC) ?
+				LOG_WARNING :
+				LOG_DEBUG,
+			"%s", message);
 		note_error(f, "key listing", why.text);
 		return -EINVAL;
 	}
@@ -332,22 +349,40 @@ static int listing_apply(struct eni_fetch *f, const struct imds_reply *reply,
 	return 0;
 }
 
-static void on_listing(const struct imds_reply *reply, void *userdata)
+/*
+ * Applies the listing reply to the fetch. Returns 0 with the keys to read
+ * in *listed, or -EIO (request failed) or -EINVAL (malformed listing)
+ * with listing_failed set.
+ */
+static int listing_result(struct eni_fetch *f, const struct imds_reply *reply,
+			  uint32_t *listed)
 {
-	struct eni_fetch *f = userdata;
-	uint32_t listed = 0;
 	char reason[128];
 
-	f->listing = NULL;
+	*listed = 0;
 	if (reply->result != IMDS_OK) {
 		note_error(f, "key listing",
 			   imds_reply_reason(reply, reason, sizeof(reason)));
 		f->result.listing_failed = true;
-	} else if (listing_apply(f, reply, &listed) < 0) {
-		f->result.listing_failed = true;
-	} else {
-		keys_start(f, listed);
+		return -EIO;
 	}
+
+	if (listing_apply(f, reply, listed) < 0) {
+		f->result.listing_failed = true;
+		return -EINVAL;
+	}
+
+	return 0;
+}
+
+static void on_listing(const struct imds_reply *reply, void *userdata)
+{
+	struct eni_fetch *f = userdata;
+	uint32_t listed;
+
+	f->listing = NULL;
+	if (listing_result(f, reply, &listed) == 0)
+		keys_start(f, listed);
 
 	if (f->pending == 0)
 		fetch_finish(f);
@@ -426,4 +461,35 @@ void eni_fetch_cancel(struct eni_fetch *fetch)
 
 	fetch_cancel_requests(fetch);
 	free(fetch);
+}
+
+/* The merge steps without requests, for the fuzz target. */
+
+static void fetch_borrow(struct eni_fetch *f,
+			 const struct eni_fetch_result *result)
+{
+	*f = (struct eni_fetch){ .result = *result };
+	mac_format(result->record.mac, f->mac);
+}
+
+void eni_fetch_merge_key(struct eni_fetch_result *result, enum eni_key key,
+			 const struct imds_reply *reply)
+{
+	struct eni_fetch f;
+
+	fetch_borrow(&f, result);
+	key_result(&f, key, reply);
+	*result = f.result;
+}
+
+int eni_fetch_merge_listing(struct eni_fetch_result *result,
+			    const struct imds_reply *reply, uint32_t *listed)
+{
+	struct eni_fetch f;
+	int r;
+
+	fetch_borrow(&f, result);
+	r = listing_result(&f, reply, listed);
+	*result = f.result;
+	return r;
 }
