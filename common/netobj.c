@@ -173,8 +173,11 @@ static void format_link(const struct net_link_change *c, const char *dev,
 		used += snprintf(buf + used, size - (size_t)used, " group %#x",
 				 c->group);
 	if (c->promote_secondaries)
+		used += snprintf(buf + used, size - (size_t)used,
+				 " promote_secondaries 1");
+	if (c->ignore_ra_default)
 		snprintf(buf + used, size - (size_t)used,
-			 " promote_secondaries 1");
+			 " accept_ra_defrtr 0");
 }
 
 static void format_addr(const struct net_addr *a, const char *dev, char *buf,

@@ -37,6 +37,7 @@ struct net_link {
 	int master;		/* ifindex of the master device, or 0 */
 	char kind[LINK_KIND_LEN]; /* IFLA_INFO_KIND, "" for hardware */
 	int promote_secondaries; /* IPv4 devconf value, -1 when not reported */
+	int accept_ra_defrtr;	/* IPv6 devconf value, -1 when not reported */
 };
 
 struct net_addr {
@@ -94,6 +95,9 @@ struct net_link_change {
 	bool set_group;
 	uint32_t group;
 	bool promote_secondaries; /* set IPv4 devconf promote_secondaries=1 */
+	/* Set the IPv6 sysctl accept_ra_defrtr=0 (written to /proc/sys by
+	 * the daemon, since rtnetlink cannot set IPv6 devconf). */
+	bool ignore_ra_default;
 };
 
 enum net_op_kind {

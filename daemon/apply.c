@@ -7,6 +7,7 @@
 #include "daemon/apply.h"
 
 #include <errno.h>
+#include <linux/rtnetlink.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,77 @@ static bool has_address(const struct net_state *kernel, int ifindex,
 	return false;
 }
 
+/* Returns true when desired has a route with the same kernel key (table,
+ * destination, metric), which a second add would only collide with. */
+static bool route_key_planned(const struct net_op_list *desired,
+			      const struct net_route *route)
+{
+	for (size_t i = 0; i < desired->count; i++) {
+		const struct net_op *op = &desired->ops[i];
+
+		if (op->type == NET_OBJECT_ROUTE &&
+		    op->route.table == route->table &&
+		    op->route.metric == route->metric &&
+		    ip_prefix_equal(&op->route.dst, &route->dst))
+			return true;
+	}
+
+	return false;
+}
+
+/* Returns true for a route someone else put in main through the link,
+ * other than a default route or the kernel's own prefix routes. */
+static bool route_mirrored(const struct manager *m, const struct net_route *r,
+			   int ifindex)
+{
+	return r->table == RT_TABLE_MAIN && r->oif == ifindex &&
+	       r->dst.len > 0 && r->type == RTN_UNICAST &&
+	       r->protocol != m->settings.protocol &&
+	       r->protocol != RTPROT_KERNEL;
+}
+
+/*
+ * Copies the link's foreign routes in main into its table. The shared
+ * rule rejects main's answers that leave through an ENI, so without a
+ * copy a static route through an appliance would be bypassed for the
+ * ENI's own addresses.
+ */
+static int plan_mirrors(struct manager *m, const struct link *link,
+			const struct net_state *kernel, struct net_op_list *ops)
+{
+	struct net_op op = {.kind = NET_OP_ADD, .type = NET_OBJECT_ROUTE,
+			    .owner = link->ifindex};
+	uint32_t metric = 0;
+
+	for (size_t i = 0; i < ops->count; i++) {
+		if (ops->ops[i].type == NET_OBJECT_ROUTE &&
+		    ops->ops[i].owner == link->ifindex)
+			metric = ops->ops[i].route.metric;
+	}
+
+	for (size_t i = 0; i < kernel->n_routes; i++) {
+		const struct net_route *r = &kernel->routes[i];
+		int ret;
+
+		if (!route_mirrored(m, r, link->ifindex))
+			continue;
+
+		op.route = *r;
+		op.route.table = link->table;
+		op.route.metric = metric;
+		op.route.protocol = m->settings.protocol;
+		op.route.flags = 0;
+		if (route_key_planned(ops, &op.route))
+			continue;
+
+		ret = net_op_list_append(ops, &op);
+		if (ret < 0)
+			return ret;
+	}
+
+	return 0;
+}
+
 /* Plans one known link; returns false when its record cannot be planned. */
 static bool plan_link(struct manager *m, struct link *link,
 		      const struct net_state *kernel, struct desired_set *d)
@@ -72,6 +144,11 @@ static bool plan_link(struct manager *m, struct link *link,
 		d->ops.count = before;
 		link_transition(link, LINK_STATE_FAILED,
 				why ? why : strerror(-ret));
+		return false;
+	}
+
+	if (plan_mirrors(m, link, kernel, &d->ops) < 0) {
+		d->ops.count = before;
 		return false;
 	}
 
@@ -219,23 +296,75 @@ static void report_links(struct manager *m, const struct net_op_list *ops,
 	}
 }
 
+/* Writes a link's sysctl under /proc/sys/net (per network namespace). */
+static int write_link_sysctl(const char *family, const char *ifname,
+			     const char *key, const char *value)
+{
+	char path[128];
+	FILE *f;
+	int r = 0;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/%s/conf/%s/%s", family,
+		 ifname, key);
+	f = fopen(path, "we");
+	if (!f)
+		return -errno;
+	if (fputs(value, f) < 0)
+		r = -EIO;
+	if (fclose(f) != 0 && r == 0)
+		r = -errno;
+	return r;
+}
+
+/*
+ * Applies the link settings rtnetlink cannot set (IPv6 devconf) before
+ * the batch, so a new link ignores router advertisements' default routes
+ * from the moment it comes up.
+ */
+static void write_sysctls(const struct net_op_list *ops,
+			  const struct net_state *kernel, int *errors)
+{
+	for (size_t i = 0; i < ops->count; i++) {
+		const struct net_op *op = &ops->ops[i];
+		const struct net_link *link;
+
+		if (op->type != NET_OBJECT_LINK || !op->link.ignore_ra_default)
+			continue;
+
+		link = net_state_find_link(kernel, op->link.ifindex);
+		if (!link)
+			continue;
+		errors[i] = write_link_sysctl("ipv6", link->name,
+					      "accept_ra_defrtr", "0");
+	}
+}
+
 static int send_ops(struct manager *m, const struct net_op_list *ops,
 		    const struct net_state *kernel, int *errors,
 		    struct apply_result *result)
 {
+	int *sysctl_errors;
 	int r;
 
 	if (ops->count == 0)
 		return 0;
 
+	sysctl_errors = calloc(ops->count, sizeof(int));
+	if (!sysctl_errors)
+		return -ENOMEM;
+	write_sysctls(ops, kernel, sysctl_errors);
+
 	r = netlink_apply(m->nl, ops->ops, ops->count, errors);
 	for (size_t i = 0; i < ops->count; i++) {
+		if (sysctl_errors[i] && !errors[i])
+			errors[i] = sysctl_errors[i];
 		log_op(m, &ops->ops[i], errors[i], kernel);
 		if (errors[i])
 			result->failures++;
 	}
 
 	result->changes = ops->count;
+	free(sysctl_errors);
 	return r;
 }
 
@@ -245,10 +374,11 @@ static int plan_and_diff(struct manager *m, struct net_state *kernel,
 	struct reconcile_input in;
 	int r;
 
+	/* Routes of every protocol: foreign routes in main are mirrored. */
 	r = netlink_dump(m->nl,
 			 NETLINK_DUMP_LINKS | NETLINK_DUMP_ADDRS |
 				 NETLINK_DUMP_ROUTES | NETLINK_DUMP_RULES,
-			 m->settings.protocol, kernel);
+			 0, kernel);
 	if (r < 0) {
 		log_msg(LOG_ERR, "rtnl: cannot read the kernel's state: %s",
 			strerror(-r));

@@ -7,6 +7,7 @@
 #include "daemon/manager.h"
 
 #include <errno.h>
+#include <linux/rtnetlink.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -394,12 +395,19 @@ static void count_states(const struct manager *m, unsigned *configured,
 static void notify_status(struct manager *m, bool ready)
 {
 	unsigned configured, waiting, failed;
+	char status[128];
 
 	count_states(m, &configured, &waiting, &failed);
-	sd_notifyf(0, "%sSTATUS=%u ENI%s configured, %u waiting for metadata, "
-		      "%u failed",
-		   ready ? "READY=1\n" : "", configured,
-		   configured == 1 ? "" : "s", waiting, failed);
+	snprintf(status, sizeof(status),
+		 "%u ENI%s configured, %u waiting for metadata, %u failed",
+		 configured, configured == 1 ? "" : "s", waiting, failed);
+
+	/* systemd keeps the last STATUS=; repeating it costs a wakeup. */
+	if (!ready && strcmp(status, m->last_status) == 0)
+		return;
+
+	snprintf(m->last_status, sizeof(m->last_status), "%s", status);
+	sd_notifyf(0, "%sSTATUS=%s", ready ? "READY=1\n" : "", status);
 }
 
 static void send_ready(struct manager *m, const char *why)
@@ -666,6 +674,24 @@ static void handle_addr_event(struct manager *m, const struct net_event *ev)
 		manager_schedule_reconcile(m);
 }
 
+static void handle_route_event(struct manager *m, const struct net_event *ev)
+{
+	const struct net_route *route = &ev->route;
+	struct link *link;
+
+	if (reconcile_route_is_owned(&m->settings, route)) {
+		if (ev->kind == NET_EVENT_DELETE)
+			schedule_repair(m);
+		return;
+	}
+
+	/* A foreign route in main through an ENI is mirrored in its table. */
+	link = manager_find_link(m, route->oif);
+	if (route->table == RT_TABLE_MAIN && route->protocol != RTPROT_KERNEL &&
+	    link && link_is_known(link))
+		manager_schedule_reconcile(m);
+}
+
 static void handle_event(const struct net_event *ev, void *userdata)
 {
 	struct manager *m = userdata;
@@ -678,9 +704,7 @@ static void handle_event(const struct net_event *ev, void *userdata)
 		handle_addr_event(m, ev);
 		break;
 	case NET_OBJECT_ROUTE:
-		if (ev->kind == NET_EVENT_DELETE &&
-		    reconcile_route_is_owned(&m->settings, &ev->route))
-			schedule_repair(m);
+		handle_route_event(m, ev);
 		break;
 	case NET_OBJECT_RULE:
 		if (ev->kind == NET_EVENT_DELETE &&

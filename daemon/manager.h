@@ -64,6 +64,7 @@ struct manager {
 	uint64_t start_usec;
 	bool finishing;		/* a one-shot run is ending */
 	bool status_failed;	/* the last status file write failed */
+	char last_status[128];	/* the last STATUS= sent to systemd */
 	int exit_code;
 
 	/* --dry-run: the changes printed last, so repeats are not printed. */

@@ -70,6 +70,9 @@ static int add_link(struct plan_context *ctx)
 		.group = s->interface_group,
 		/* Deleting an address must never take a foreign one along. */
 		.promote_secondaries = true,
+		/* Only the primary's router advertisements may give main an
+		 * IPv6 default route; the other ENIs have one in their table. */
+		.ignore_ra_default = !ctx->r->primary,
 	};
 	return append_add(ctx, &op);
 }
@@ -291,6 +294,53 @@ static int plan_ipv6(struct plan_context *ctx, const char **why)
 			 eni_has(r, ENI_KEY_IPV6_PREFIX) ? r->n_prefix_ipv6 : 0);
 }
 
+/* With prefix_routes = local, the host answers for a delegated prefix's
+ * addresses, as for its own (a local route, like `ip route add local`). */
+static int add_local_routes(struct plan_context *ctx,
+			    const struct ip_prefix *list, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		struct net_op op = {.type = NET_OBJECT_ROUTE};
+		int r;
+
+		op.route = (struct net_route){
+			.table = RT_TABLE_LOCAL,
+			.dst = list[i],
+			.oif = ctx->in->ifindex,
+			.metric = ctx->numbers.metric,
+			.protocol = ctx->in->settings->protocol,
+			.scope = list[i].family == AF_INET ? RT_SCOPE_HOST :
+							     RT_SCOPE_UNIVERSE,
+			.type = RTN_LOCAL,
+		};
+		r = append_add(ctx, &op);
+		if (r < 0)
+			return r;
+	}
+
+	return 0;
+}
+
+static int plan_prefix_routes(struct plan_context *ctx)
+{
+	const struct eni_record *r = ctx->r;
+	int ret;
+
+	if (ctx->in->settings->prefix_routes != PREFIX_ROUTES_LOCAL)
+		return 0;
+
+	if (eni_has(r, ENI_KEY_IPV4_PREFIX) && eni_has_ipv4(r)) {
+		ret = add_local_routes(ctx, r->prefix_ipv4, r->n_prefix_ipv4);
+		if (ret < 0)
+			return ret;
+	}
+
+	if (eni_has(r, ENI_KEY_IPV6_PREFIX))
+		return add_local_routes(ctx, r->prefix_ipv6, r->n_prefix_ipv6);
+
+	return 0;
+}
+
 static bool has_ipv6(const struct eni_record *r)
 {
 	return eni_has(r, ENI_KEY_IPV6S) && eni_has(r, ENI_KEY_SUBNET_IPV6) &&
@@ -329,7 +379,7 @@ int plan_eni(const struct plan_input *in, struct net_op_list *desired,
 			return r;
 	}
 
-	return 0;
+	return plan_prefix_routes(&ctx);
 }
 
 static int add_shared_rule(const struct settings *s, int family,

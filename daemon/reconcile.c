@@ -37,7 +37,9 @@ bool reconcile_route_is_owned(const struct settings *s,
 	if (route->protocol != s->protocol)
 		return false;
 
-	if (route->table == RT_TABLE_MAIN)
+	/* Routes in main and local (delegated prefixes) carry an ENI's
+	 * metric; routes in enid's tables are marked by the table. */
+	if (route->table == RT_TABLE_MAIN || route->table == RT_TABLE_LOCAL)
 		return route->metric >= s->metric_base &&
 		       route->metric < s->metric_base + OWNED_SPAN;
 
@@ -278,9 +280,11 @@ static bool link_change_needed(const struct net_link_change *want,
 	/* Only a reported 0 is changed, so an unchanged link gets nothing. */
 	change->promote_secondaries = want->promote_secondaries &&
 				      link->promote_secondaries == 0;
+	change->ignore_ra_default = want->ignore_ra_default &&
+				    link->accept_ra_defrtr > 0;
 
 	return change->set_up || change->mtu || change->set_group ||
-	       change->promote_secondaries;
+	       change->promote_secondaries || change->ignore_ra_default;
 }
 
 static int emit_link_changes(struct reconcile_run *run)

@@ -13,6 +13,7 @@
 #include <linux/fib_rules.h>
 #include <linux/if_addr.h>
 #include <linux/ip.h>
+#include <linux/ipv6.h>
 #include <linux/rtnetlink.h>
 #include <netlink/msg.h>
 #include <netlink/route/addr.h>
@@ -137,7 +138,52 @@ static void copy_string(char *dst, size_t size, const char *src)
 		dst[0] = '\0';
 }
 
-static int copy_link(struct rtnl_link *link, struct net_link *out)
+/* Finds IFLA_AF_SPEC / AF_INET6 / IFLA_INET6_CONF[DEVCONF_ACCEPT_RA_DEFRTR]. */
+static int inet6_conf_attr(const struct nlattr *attr, void *data)
+{
+	int *value = data;
+	const int32_t *conf;
+	size_t length;
+
+	if (mnl_attr_get_type(attr) != IFLA_INET6_CONF)
+		return MNL_CB_OK;
+
+	conf = mnl_attr_get_payload(attr);
+	length = mnl_attr_get_payload_len(attr) / sizeof(*conf);
+	if (length > DEVCONF_ACCEPT_RA_DEFRTR)
+		*value = conf[DEVCONF_ACCEPT_RA_DEFRTR];
+	return MNL_CB_OK;
+}
+
+static int af_spec_attr(const struct nlattr *attr, void *data)
+{
+	if (mnl_attr_get_type(attr) != AF_INET6)
+		return MNL_CB_OK;
+
+	mnl_attr_parse_nested(attr, inet6_conf_attr, data);
+	return MNL_CB_OK;
+}
+
+static int link_attr(const struct nlattr *attr, void *data)
+{
+	if (mnl_attr_get_type(attr) != IFLA_AF_SPEC)
+		return MNL_CB_OK;
+
+	mnl_attr_parse_nested(attr, af_spec_attr, data);
+	return MNL_CB_OK;
+}
+
+/* Returns the link's IPv6 accept_ra_defrtr, or -1 when not reported. */
+static int read_accept_ra_defrtr(const struct nlmsghdr *nlh)
+{
+	int value = -1;
+
+	mnl_attr_parse(nlh, sizeof(struct ifinfomsg), link_attr, &value);
+	return value;
+}
+
+static int copy_link(struct rtnl_link *link, const struct nlmsghdr *nlh,
+		     struct net_link *out)
 {
 	struct nl_addr *mac = rtnl_link_get_addr(link);
 	uint32_t promote;
@@ -151,6 +197,7 @@ static int copy_link(struct rtnl_link *link, struct net_link *out)
 		.group = rtnl_link_get_group(link),
 		.master = rtnl_link_get_master(link),
 		.promote_secondaries = -1,
+		.accept_ra_defrtr = read_accept_ra_defrtr(nlh),
 	};
 
 	if (out->ifindex <= 0)
@@ -372,7 +419,8 @@ static void parsed_object(struct nl_object *object, void *arg)
 	switch (event->type) {
 	case NET_OBJECT_LINK:
 		ctx->error =
-			copy_link((struct rtnl_link *)object, &event->link);
+			copy_link((struct rtnl_link *)object, ctx->nlh,
+				  &event->link);
 		break;
 	case NET_OBJECT_ADDR:
 		ctx->error = copy_addr((struct rtnl_addr *)object, ctx->nlh,

@@ -424,6 +424,34 @@ START_TEST(plan_delegated_prefix_rules)
 }
 END_TEST
 
+START_TEST(plan_local_prefix_routes)
+{
+	static const char *const v4[] = {"10.0.1.20", NULL};
+	struct eni_record r;
+	struct net_op_list ops = {0};
+	const struct net_route *route;
+
+	record_ipv4(&r, 0, 1, "10.0.1.0/24", v4);
+	r.state[ENI_KEY_IPV4_PREFIX] = ENI_VALUE_PRESENT;
+	r.prefix_ipv4[0] = parse("10.0.1.48/28");
+	r.n_prefix_ipv4 = 1;
+
+	ck_assert_int_eq(plan(&r, false, &ops), 0);
+	ck_assert_ptr_null(find_route(&ops, RT_TABLE_LOCAL, "10.0.1.48/28"));
+	net_op_list_clear(&ops);
+
+	settings.prefix_routes = PREFIX_ROUTES_LOCAL;
+	ck_assert_int_eq(plan(&r, false, &ops), 0);
+	route = find_route(&ops, RT_TABLE_LOCAL, "10.0.1.48/28");
+	ck_assert_ptr_nonnull(route);
+	ck_assert_uint_eq(route->type, RTN_LOCAL);
+	ck_assert_uint_eq(route->scope, RT_SCOPE_HOST);
+	ck_assert_uint_eq(route->metric, 513);
+	ck_assert_uint_eq(route->protocol, 236);
+	net_op_list_clear(&ops);
+}
+END_TEST
+
 START_TEST(plan_without_secondary_addresses)
 {
 	static const char *const addresses[] = {"10.0.1.20", "10.0.1.21",
@@ -499,6 +527,7 @@ static Suite *planner_suite(void)
 	tcase_add_test(objects, plan_dual_stack);
 	tcase_add_test(objects, plan_ipv6_only_has_no_ipv4);
 	tcase_add_test(objects, plan_delegated_prefix_rules);
+	tcase_add_test(objects, plan_local_prefix_routes);
 	tcase_add_test(objects, plan_without_secondary_addresses);
 	tcase_add_test(objects, plan_mtu_keep);
 	tcase_add_test(objects, plan_shared_rules);
