@@ -49,6 +49,8 @@ struct link *manager_find_link(const struct manager *m, int ifindex)
 	return NULL;
 }
 
+static void update_imds_binding(struct manager *m);
+
 static int add_link(struct manager *m, const struct net_link *kernel,
 		    bool hot)
 {
@@ -71,6 +73,7 @@ static int add_link(struct manager *m, const struct net_link *kernel,
 		return -ENOMEM;
 
 	m->links[m->n_links++] = link;
+	update_imds_binding(m);
 	manager_link_changed(m);
 	return 0;
 }
@@ -89,6 +92,7 @@ static void remove_link(struct manager *m, struct link *link)
 	log_link(mattered ? LOG_INFO : LOG_DEBUG, link->kernel.name,
 		 "link %d removed", link->ifindex);
 	link_free(link);
+	update_imds_binding(m);
 	if (mattered)
 		manager_schedule_reconcile(m);
 	manager_link_changed(m);
@@ -156,6 +160,7 @@ static void primary_mac_done(const struct imds_reply *reply, void *userdata)
 	m->instance.primary_known = true;
 	log_msg(LOG_INFO, "imds: primary ENI has MAC %s",
 		mac_format(m->instance.primary_mac, text));
+	update_imds_binding(m);
 	if (any_link_needs_listing(m))
 		manager_request_listing(m);
 }
@@ -443,6 +448,15 @@ static const struct link *primary_link(const struct manager *m)
 
 /* A one-shot run is done when the primary has a link and every candidate
  * is configured or failed. */
+/* Binds metadata requests to the primary ENI's link, by its current name. */
+static void update_imds_binding(struct manager *m)
+{
+	const struct link *primary = primary_link(m);
+
+	imds_client_set_interface(m->imds, primary ? primary->kernel.name :
+						     NULL);
+}
+
 static bool oneshot_done(const struct manager *m)
 {
 	if (!primary_link(m) || m->reconcile_source_pending)
@@ -652,11 +666,13 @@ static void handle_link_event(struct manager *m, const struct net_event *ev)
 	if (link_is_known(link) &&
 	    link_settings_changed(&link->kernel, &ev->link)) {
 		link_update(link, &ev->link);
+		update_imds_binding(m);
 		schedule_repair(m);
 		return;
 	}
 
 	link_update(link, &ev->link);
+	update_imds_binding(m);
 }
 
 static void handle_addr_event(struct manager *m, const struct net_event *ev)

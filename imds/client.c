@@ -14,8 +14,10 @@
  */
 #include "imds/imds.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +75,7 @@ struct attempt {
 	bool queued;			/* on the client's finished queue */
 	struct attempt *next_finished;
 	unsigned endpoint;		/* index into client->urls */
+	bool bound;			/* bound to client->interface */
 	uint64_t started;		/* CLOCK_MONOTONIC */
 	uint64_t token_generation;	/* token the GET carried, 0 for none */
 };
@@ -146,6 +149,9 @@ struct imds_client {
 	struct socket_watch *watches;
 
 	char *urls[2];
+	bool bindable[2];		/* the endpoint is link-local */
+	char interface[IFNAMSIZ];	/* link to bind to, "" for none */
+	uint64_t unbound_until;		/* a bound attempt failed to connect */
 	unsigned n_urls;
 	unsigned endpoint;		/* the one new attempts use */
 	bool endpoint_logged[2];
@@ -325,12 +331,16 @@ static int attempt_start(struct attempt *a, const char *path,
 	}
 
 	request.url = url;
+	if (c->interface[0] && c->bindable[c->endpoint] &&
+	    now_usec() >= c->unbound_until)
+		request.interface = c->interface;
 	r = transfer_prepare(&a->transfer, &request);
 	free(url);
 	if (r < 0)
 		return r;
 
 	a->transfer.token_reply = put;
+	a->bound = request.interface != NULL;
 	a->endpoint = c->endpoint;
 	a->started = now_usec();
 	if (curl_multi_add_handle(c->multi, a->transfer.easy) != CURLM_OK) {
@@ -343,12 +353,26 @@ static int attempt_start(struct attempt *a, const char *path,
 	return 0;
 }
 
-/* Moves new attempts to the other endpoint when this one rejects them. */
-static void note_endpoint(struct imds_client *c, unsigned endpoint,
+/* How long attempts go unbound after a bound one failed to connect. */
+#define UNBOUND_USEC (30 * USEC_PER_SEC)
+
+/*
+ * Moves new attempts to the other endpoint when this one rejects them.
+ * A bound attempt that failed to connect is first retried unbound.
+ */
+static void note_endpoint(struct imds_client *c, const struct attempt *a,
 			  const struct outcome *o)
 {
+	unsigned endpoint = a->endpoint;
 	unsigned other = 1 - endpoint;
 	int level;
+
+	if (o->connect_failed && a->bound) {
+		log_msg(LOG_INFO, "imds: no connection through %s; trying "
+				  "without binding to it", c->interface);
+		c->unbound_until = now_usec() + UNBOUND_USEC;
+		return;
+	}
 
 	if (!o->connect_failed || c->n_urls < 2 || endpoint != c->endpoint)
 		return;
@@ -725,7 +749,7 @@ static void token_finished(struct imds_client *c)
 
 	c->token.fetching = false;
 	transfer_outcome(&a->transfer, &o);
-	note_endpoint(c, a->endpoint, &o);
+	note_endpoint(c, a, &o);
 	if (o.error == 0)
 		value = token_from_body(body, a->transfer.length);
 
@@ -840,7 +864,7 @@ static void request_attempt_finished(struct imds_request *r)
 	struct outcome o;
 
 	transfer_outcome(&a->transfer, &o);
-	note_endpoint(r->client, a->endpoint, &o);
+	note_endpoint(r->client, a, &o);
 	r->error = o.error;
 	r->status = o.status;
 
@@ -1077,6 +1101,57 @@ static int multi_setup(struct imds_client *c)
 	return 0;
 }
 
+/* Returns true when the URL's host is link-local (169.254.0.0/16,
+ * fe80::/10) or in the EC2 IPv6 service prefix fd00:ec2::/32. */
+static bool url_bindable(const char *url)
+{
+	const char *host = strstr(url, "://");
+	char text[INET6_ADDRSTRLEN];
+	struct in6_addr in6;
+	struct in_addr in;
+	size_t length;
+
+	if (!host)
+		return false;
+	host += 3;
+
+	if (*host == '[') {
+		host++;
+		length = strcspn(host, "]");
+	} else {
+		length = strcspn(host, ":/");
+	}
+
+	if (length == 0 || length >= sizeof(text))
+		return false;
+	memcpy(text, host, length);
+	text[length] = '\0';
+
+	if (inet_pton(AF_INET, text, &in) == 1)
+		return (ntohl(in.s_addr) & 0xffff0000) == 0xa9fe0000;
+	if (inet_pton(AF_INET6, text, &in6) == 1)
+		return (in6.s6_addr[0] == 0xfe && (in6.s6_addr[1] & 0xc0) == 0x80) ||
+		       (in6.s6_addr[0] == 0xfd && in6.s6_addr[1] == 0x00 &&
+			in6.s6_addr[2] == 0x0e && in6.s6_addr[3] == 0xc2);
+	return false;
+}
+
+int imds_client_set_interface(struct imds_client *client, const char *ifname)
+{
+	if (ifname && strlen(ifname) >= sizeof(client->interface))
+		return -EINVAL;
+
+	if (strcmp(client->interface, ifname ? ifname : "") == 0)
+		return 0;
+
+	snprintf(client->interface, sizeof(client->interface), "%s",
+		 ifname ? ifname : "");
+	client->unbound_until = 0;
+	if (ifname && (client->bindable[0] || client->bindable[1]))
+		log_msg(LOG_DEBUG, "imds: requests bound to %s", ifname);
+	return 0;
+}
+
 /* Copies a base URL without its trailing '/'. */
 static char *base_url(const char *url)
 {
@@ -1098,6 +1173,9 @@ static int client_copy_options(struct imds_client *c,
 		c->n_urls = 2;
 	}
 
+	c->bindable[0] = url_bindable(c->urls[0] ? c->urls[0] : "");
+	c->bindable[1] = c->n_urls == 2 && c->urls[1] &&
+			 url_bindable(c->urls[1]);
 	c->user_agent = strdup(o->user_agent ? o->user_agent
 					     : "enid/" ENID_VERSION);
 	if (!c->urls[0] || (c->n_urls == 2 && !c->urls[1]) || !c->user_agent)

@@ -70,6 +70,15 @@ struct imds_request *imds_get(struct imds_client *client, const char *path,
 /* Cancels a request; its callback will not run. Accepts NULL. */
 void imds_cancel(struct imds_request *request);
 
+/*
+ * Binds later requests to a link when the endpoint is link-local
+ * (169.254.0.0/16, fe80::/10) or the EC2 IPv6 endpoint (fd00:ec2::/32),
+ * so a default route moved elsewhere cannot cut the client off. NULL
+ * unbinds. After a bound attempt fails to connect, attempts go unbound
+ * for a while.
+ */
+int imds_client_set_interface(struct imds_client *client, const char *ifname);
+
 /* Number of HTTP requests sent so far, token requests included. */
 uint64_t imds_requests_sent(const struct imds_client *client);
 

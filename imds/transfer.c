@@ -8,6 +8,7 @@
 #include "imds/transfer.h"
 
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,6 +156,16 @@ static int easy_setup(struct transfer *t, const struct transfer_request *rq)
 
 	for (size_t i = 0; i < sizeof(results) / sizeof(results[0]); i++) {
 		if (results[i] != CURLE_OK)
+			return -EINVAL;
+	}
+
+	if (rq->interface) {
+		char name[IFNAMSIZ + 4];
+
+		/* "if!" makes libcurl bind with SO_BINDTODEVICE, so the
+		 * request leaves through the link whatever main says. */
+		snprintf(name, sizeof(name), "if!%s", rq->interface);
+		if (curl_easy_setopt(easy, CURLOPT_INTERFACE, name) != CURLE_OK)
 			return -EINVAL;
 	}
 

@@ -37,6 +37,7 @@ struct transfer_request {
 	struct curl_slist *headers;	/* taken by transfer_prepare */
 	bool put;
 	uint64_t timeout_usec;
+	const char *interface;		/* link to bind to, or NULL */
 	void *private;			/* CURLOPT_PRIVATE */
 };
 
