@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "daemon/manager.h"
 #include "daemon/planner.h"
+#include "daemon/udev.h"
 
 #define USEC_PER_MSEC 1000ull
 #define USEC_PER_SEC 1000000ull
@@ -26,6 +27,9 @@
 /* Re-polls of a fresh ENI: 200 ms doubling to 10 s, +-20 %. */
 #define POLL_INITIAL_USEC (200 * USEC_PER_MSEC)
 #define POLL_MAX_USEC (10 * USEC_PER_SEC)
+/* udev normally finishes with a new link within milliseconds. */
+#define UDEV_POLL_USEC (50 * USEC_PER_MSEC)
+#define UDEV_WAIT_MAX_USEC (5 * USEC_PER_SEC)
 /* Retries of failed kernel changes: 500 ms doubling to 30 s. */
 #define APPLY_INITIAL_USEC (500 * USEC_PER_MSEC)
 #define APPLY_MAX_USEC (30 * USEC_PER_SEC)
@@ -166,13 +170,18 @@ void link_transition(struct link *link, enum link_state state,
 static void ignore(struct link *link, enum link_ignore why,
 		   const char *reason)
 {
+	/* An operator's opt-out deserves a line; veths and bridges do not. */
+	if (why == LINK_IGNORE_CONFIG && link->ignore != why)
+		log_link(LOG_INFO, link->kernel.name, "not managed: %s",
+			 reason);
+
 	link->ignore = why;
 	link_transition(link, LINK_STATE_IGNORED, reason);
 }
 
-/* Applies the filters that need no metadata. Returns false when the link
- * was ignored. */
-static bool passes_filters(struct link *link)
+/* Applies the filters of the link's kind and driver. Returns false when
+ * the link was ignored or must be evaluated again. */
+static bool passes_link_filters(struct link *link)
 {
 	const struct settings *s = &link->manager->settings;
 	char reason[LINK_REASON_LEN];
@@ -198,6 +207,23 @@ static bool passes_filters(struct link *link)
 		return false;
 	}
 
+	return true;
+}
+
+/* Applies the opt-outs of the configuration and of udev's
+ * ID_NET_MANAGED_BY. Returns false when the link was ignored. */
+static bool passes_config_filters(struct link *link, const char *managed_by)
+{
+	const struct settings *s = &link->manager->settings;
+	char reason[LINK_REASON_LEN];
+
+	if (managed_by[0] && strcmp(managed_by, UDEV_MANAGER_ID) != 0) {
+		snprintf(reason, sizeof(reason),
+			 "udev's ID_NET_MANAGED_BY is %.100s", managed_by);
+		ignore(link, LINK_IGNORE_CONFIG, reason);
+		return false;
+	}
+
 	if (config_list_match(&s->exclude_interfaces, link->kernel.name)) {
 		ignore(link, LINK_IGNORE_CONFIG, "name in exclude_interfaces");
 		return false;
@@ -219,10 +245,38 @@ static void wait_for_listing(struct link *link)
 	manager_request_listing(link->manager);
 }
 
+/* Returns true when udev has finished with the link, or the wait for it
+ * is over; otherwise re-arms the evaluation. */
+static bool udev_done(struct link *link, char *managed_by, size_t size)
+{
+	struct manager *m = link->manager;
+
+	if (udev_link(link->ifindex, managed_by, size) == UDEV_LINK_READY)
+		return true;
+
+	if (manager_now(m) - link->appeared_usec >= UDEV_WAIT_MAX_USEC) {
+		log_link(LOG_WARNING, link->kernel.name,
+			 "udev has not processed the link after %llu s; "
+			 "going on without it",
+			 (unsigned long long)(UDEV_WAIT_MAX_USEC / USEC_PER_SEC));
+		return true;
+	}
+
+	link_transition(link, LINK_STATE_NEW, "waiting for udev");
+	arm_timer(link, UDEV_POLL_USEC);
+	return false;
+}
+
 static void evaluate(struct link *link)
 {
+	char managed_by[64];
+
 	link->ignore = LINK_IGNORE_NONE;
-	if (!passes_filters(link))
+	if (!passes_link_filters(link))
+		return;
+	if (!udev_done(link, managed_by, sizeof(managed_by)))
+		return;
+	if (!passes_config_filters(link, managed_by))
 		return;
 
 	wait_for_listing(link);
@@ -466,6 +520,8 @@ static int on_timer(sd_event_source *source, uint64_t usec, void *userdata)
 
 	switch (link->state) {
 	case LINK_STATE_NEW:
+		evaluate(link);
+		break;
 	case LINK_STATE_CONFIGURING:
 		break;
 	case LINK_STATE_IGNORED:

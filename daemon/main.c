@@ -14,6 +14,7 @@
 #include "daemon/config.h"
 #include "daemon/manager.h"
 #include "daemon/status.h"
+#include "daemon/udev.h"
 
 #define EXIT_USAGE 2
 #define DEFAULT_ONESHOT_TIMEOUT_USEC (30 * 1000000ull)
@@ -31,6 +32,7 @@ struct command_line {
 	bool config_given;
 	const char *imds_url;
 	bool verbose;
+	const char *udev_data_dir;
 	struct manager_options options;
 };
 
@@ -94,6 +96,7 @@ enum {
 	OPTION_TIMEOUT,
 	OPTION_NETLINK_RCVBUF,
 	OPTION_JSON,
+	OPTION_UDEV_DATA_DIR,
 };
 
 static int parse_option(int option, struct command_line *cl)
@@ -116,6 +119,9 @@ static int parse_option(int option, struct command_line *cl)
 		return parse_timeout(optarg, &cl->options.oneshot_timeout_usec);
 	case OPTION_JSON:
 		cl->json = true;
+		return 0;
+	case OPTION_UDEV_DATA_DIR:
+		cl->udev_data_dir = optarg;
 		return 0;
 	case OPTION_NETLINK_RCVBUF:
 		cl->options.netlink_rcvbuf = atoi(optarg);
@@ -153,6 +159,9 @@ static int parse_command_line(int argc, char **argv, struct command_line *cl)
 		{"netlink-rcvbuf", required_argument, NULL,
 		 OPTION_NETLINK_RCVBUF},
 		{"json", no_argument, NULL, OPTION_JSON},
+		/* Test option: udev's database in another directory. */
+		{"udev-data-dir", required_argument, NULL,
+		 OPTION_UDEV_DATA_DIR},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
@@ -234,6 +243,7 @@ int main(int argc, char **argv)
 	if (cl.command == COMMAND_CLEANUP)
 		return cleanup_command(&settings);
 
+	udev_setup(cl.udev_data_dir);
 	r = manager_new(&m, &settings, &cl.options);
 	if (r < 0) {
 		log_msg(LOG_ERR, "cannot start: %s", strerror(-r));
