@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <linux/rtnetlink.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,8 @@
 
 /* Room for the formatted text of one operation. */
 #define OP_TEXT_LEN 512
+/* A failure of the same change is logged as a warning this often. */
+#define FAILURE_REPEAT_USEC (5 * 60 * 1000000ull)
 
 /* The inputs the reconciler needs, built from the links. */
 struct desired_set {
@@ -244,24 +247,40 @@ static struct link *owner_link(struct manager *m, const struct net_op *op)
 	return op->owner ? manager_find_link(m, op->owner) : NULL;
 }
 
+/* Returns the past tense of an operation's leading verb ("added"). */
+static const char *done_verb(const struct net_op *op)
+{
+	if (op->type == NET_OBJECT_LINK)
+		return "set";
+
+	return op->kind == NET_OP_ADD ? "added" : "deleted";
+}
+
 static void log_op(struct manager *m, const struct net_op *op, int error,
 		   const struct net_state *kernel)
 {
-	char text[OP_TEXT_LEN];
+	char text[OP_TEXT_LEN], line[OP_TEXT_LEN + IFNAMSIZ + 64];
 	struct link *link = owner_link(m, op);
-	const char *name = link ? link->kernel.name : NULL;
+	const char *prefix = link ? link->kernel.name : "rtnl";
+	const char *object;
 
+	/* net_op_format() starts with the imperative verb; drop it. */
 	net_op_format(op, ifname_of, (void *)kernel, text, sizeof(text));
-	if (error == 0 && name)
-		log_link(LOG_INFO, name, "%s", text);
-	else if (error == 0)
-		log_msg(LOG_INFO, "%s", text);
-	else if (name)
-		log_link(LOG_WARNING, name, "%s failed: %s", text,
-			 strerror(-error));
-	else
-		log_msg(LOG_WARNING, "rtnl: %s failed: %s", text,
-			strerror(-error));
+	object = strchr(text, ' ') ? strchr(text, ' ') + 1 : text;
+
+	if (error == 0) {
+		log_link(LOG_INFO, prefix, "%s %s", done_verb(op), object);
+		return;
+	}
+
+	/* A change the kernel keeps rejecting is retried with backoff;
+	 * its warning is repeated at most once per interval. */
+	snprintf(line, sizeof(line), "%s: %s %s failed: %s", prefix,
+		 op->kind == NET_OP_ADD ? "adding" : "deleting", object,
+		 strerror(-error));
+	log_msg(log_repeat_allowed(line, FAILURE_REPEAT_USEC) ? LOG_WARNING :
+								 LOG_DEBUG,
+		"%s", line);
 }
 
 /* Reports to every known link the first error of its operations. */
