@@ -113,6 +113,11 @@ struct net_op {
 	enum net_op_kind kind;
 	enum net_object_type type;
 	int owner;
+	/*
+	 * For a desired object: keep it when the kernel has it, but do not
+	 * add it now (an address waiting for the DHCP client's to return).
+	 */
+	bool keep_only;
 	union {
 		struct net_link_change link;
 		struct net_addr addr;

@@ -178,13 +178,21 @@ static bool ipv4_addresses_wanted(const struct plan_context *ctx, size_t i)
 {
 	const struct eni_record *r = ctx->r;
 
-	/* The primary's first address belongs to the DHCP client, and the
-	 * others wait for it so it stays the primary address of the prefix. */
+	/* The primary's first address belongs to the DHCP client. */
 	if (r->primary)
-		return i > 0 && ctx->in->first_ipv4_present &&
-		       ctx->in->settings->secondary_addresses;
+		return i > 0 && ctx->in->settings->secondary_addresses;
 
 	return i == 0 || ctx->in->settings->secondary_addresses;
+}
+
+/*
+ * The primary's other addresses wait for the DHCP client's, so that it
+ * stays the primary address of the prefix; while it is gone (a lease
+ * lost and regained), they are kept but not added.
+ */
+static bool ipv4_address_waits(const struct plan_context *ctx)
+{
+	return ctx->r->primary && !ctx->in->first_ipv4_present;
 }
 
 static int plan_ipv4(struct plan_context *ctx, const char **why)
@@ -214,6 +222,8 @@ static int plan_ipv4(struct plan_context *ctx, const char **why)
 		ret = add_address(ctx, &r->ipv4[i], subnet->len);
 		if (ret < 0)
 			return ret;
+		ctx->desired->ops[ctx->desired->count - 1].keep_only =
+			ipv4_address_waits(ctx);
 	}
 
 	ret = add_subnet_routes(ctx, subnet, &router);

@@ -353,7 +353,7 @@ static int emit_additions(struct reconcile_run *run, enum add_stage stage)
 	for (size_t i = 0; i < run->desired->count; i++) {
 		const struct net_op *op = &run->desired->ops[i];
 
-		if (run->present[i] || !op_in_stage(op, stage))
+		if (run->present[i] || op->keep_only || !op_in_stage(op, stage))
 			continue;
 		if (op->owner && !link_exists(run, op->owner))
 			continue;

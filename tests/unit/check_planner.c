@@ -8,6 +8,7 @@
 #include <linux/fib_rules.h>
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -96,6 +97,16 @@ static const struct net_addr *find_addr(const struct net_op_list *ops,
 	}
 
 	return NULL;
+}
+
+static const struct net_op *find_addr_op(const struct net_op_list *ops,
+					 const char *text)
+{
+	const struct net_addr *addr = find_addr(ops, text);
+
+	ck_assert_ptr_nonnull(addr);
+	return (const struct net_op *)((const char *)addr -
+				       offsetof(struct net_op, addr));
 }
 
 static const struct net_route *find_route(const struct net_op_list *ops,
@@ -266,9 +277,11 @@ START_TEST(plan_primary_leaves_dhcp_address)
 	record_ipv4(&r, 0, 0, "10.0.0.0/24", addresses);
 	r.primary = true;
 
-	/* Until DHCP's address is there, no other address is added. */
+	/* Until DHCP's address is there, no other address is added, but
+	 * one that is there already is kept. */
 	ck_assert_int_eq(plan(&r, false, &ops), 0);
-	ck_assert_uint_eq(count_type(&ops, NET_OBJECT_ADDR), 0);
+	ck_assert_uint_eq(count_type(&ops, NET_OBJECT_ADDR), 1);
+	ck_assert(find_addr_op(&ops, "10.0.0.15/24")->keep_only);
 	ck_assert_ptr_nonnull(find_rule(&ops, "10.0.0.200/32"));
 	ck_assert_ptr_nonnull(find_rule(&ops, "10.0.0.15/32"));
 	net_op_list_clear(&ops);
@@ -276,6 +289,7 @@ START_TEST(plan_primary_leaves_dhcp_address)
 	ck_assert_int_eq(plan(&r, true, &ops), 0);
 	ck_assert_uint_eq(count_type(&ops, NET_OBJECT_ADDR), 1);
 	ck_assert_ptr_nonnull(find_addr(&ops, "10.0.0.15/24"));
+	ck_assert(!find_addr_op(&ops, "10.0.0.15/24")->keep_only);
 	ck_assert_ptr_null(find_addr(&ops, "10.0.0.200/24"));
 	ck_assert_ptr_nonnull(find_route(&ops, 10000, "0.0.0.0/0"));
 	net_op_list_clear(&ops);

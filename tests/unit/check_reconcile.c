@@ -422,6 +422,25 @@ START_TEST(reconcile_ignores_out_of_range_protocol_objects)
 }
 END_TEST
 
+START_TEST(reconcile_keep_only_is_kept_not_added)
+{
+	plan_m1(one_address);
+	for (size_t i = 0; i < desired.count; i++) {
+		if (desired.ops[i].type == NET_OBJECT_ADDR)
+			desired.ops[i].keep_only = true;
+	}
+
+	/* Missing: not added. */
+	run();
+	ck_assert_uint_eq(count_ops(NET_OP_ADD, NET_OBJECT_ADDR), 0);
+
+	/* Present and owned: not deleted. */
+	add_kernel_addr(M1, "10.0.1.20/24", 236);
+	run();
+	ck_assert_uint_eq(count_ops(NET_OP_DELETE, NET_OBJECT_ADDR), 0);
+}
+END_TEST
+
 START_TEST(reconcile_stale_record_keeps_rules)
 {
 	static const char *const v4[] = {"10.0.1.20", NULL};
@@ -460,6 +479,7 @@ static Suite *reconcile_suite(void)
 	tcase_add_test(tc, reconcile_fixes_owned_prefix_length);
 	tcase_add_test(tc, reconcile_skips_absent_owner);
 	tcase_add_test(tc, reconcile_ignores_out_of_range_protocol_objects);
+	tcase_add_test(tc, reconcile_keep_only_is_kept_not_added);
 	tcase_add_test(tc, reconcile_stale_record_keeps_rules);
 	suite_add_tcase(s, tc);
 	return s;
