@@ -24,9 +24,10 @@
 #define USEC_PER_MSEC 1000ull
 #define USEC_PER_SEC 1000000ull
 
-/* Re-polls of a fresh ENI: 200 ms doubling to 10 s, +-20 %. */
+/* Re-polls of a fresh ENI: 200 ms doubling to 2 s, +-20 %, so an ENI is
+ * configured within about 2 s of its metadata turning complete. */
 #define POLL_INITIAL_USEC (200 * USEC_PER_MSEC)
-#define POLL_MAX_USEC (10 * USEC_PER_SEC)
+#define POLL_MAX_USEC (2 * USEC_PER_SEC)
 /* udev normally finishes with a new link within milliseconds. */
 #define UDEV_POLL_USEC (50 * USEC_PER_MSEC)
 #define UDEV_WAIT_MAX_USEC (5 * USEC_PER_SEC)

@@ -10,7 +10,9 @@
 #include <errno.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "daemon/planner.h"
 
@@ -57,9 +59,103 @@ struct reconcile_run {
 	const struct reconcile_input *in;
 	const struct net_op_list *desired;
 	bool *present;		/* per desired op: the kernel has it */
+	/*
+	 * Desired ops chained by the hash of their identity, so matching a
+	 * dump of thousands of objects stays linear: buckets[h] is the first
+	 * op of a chain, chain[i] the next one (SIZE_MAX ends it).
+	 */
+	size_t *buckets;
+	size_t *chain;
+	size_t n_buckets;	/* a power of two */
 	struct net_op_list deletions;
 	struct net_op_list *ops;
 };
+
+static uint64_t hash_bytes(uint64_t hash, const void *data, size_t size)
+{
+	const unsigned char *bytes = data;
+
+	/* FNV-1a */
+	for (size_t i = 0; i < size; i++)
+		hash = (hash ^ bytes[i]) * 0x100000001b3ull;
+	return hash;
+}
+
+static uint64_t hash_prefix(uint64_t hash, const struct ip_prefix *p)
+{
+	hash = hash_bytes(hash, &p->family, sizeof(p->family));
+	return hash_bytes(hash, &p->addr, ip_family_bits(p->family) / 8);
+}
+
+/* Hashes the fields every equality of the type compares. */
+static uint64_t object_hash(enum net_object_type type, const void *object)
+{
+	uint64_t hash = hash_bytes(0xcbf29ce484222325ull, &type, sizeof(type));
+	const struct net_addr *addr = object;
+	const struct net_route *route = object;
+	const struct net_rule *rule = object;
+
+	switch (type) {
+	case NET_OBJECT_ADDR:
+		hash = hash_bytes(hash, &addr->ifindex, sizeof(addr->ifindex));
+		return hash_prefix(hash, &addr->local);
+	case NET_OBJECT_ROUTE:
+		hash = hash_bytes(hash, &route->table, sizeof(route->table));
+		hash = hash_bytes(hash, &route->metric, sizeof(route->metric));
+		hash = hash_bytes(hash, &route->dst.len, sizeof(route->dst.len));
+		return hash_prefix(hash, &route->dst);
+	case NET_OBJECT_RULE:
+		hash = hash_bytes(hash, &rule->priority, sizeof(rule->priority));
+		return hash_prefix(hash, &rule->src);
+	case NET_OBJECT_LINK:
+		break;
+	}
+
+	return hash;
+}
+
+static const void *op_object(const struct net_op *op)
+{
+	switch (op->type) {
+	case NET_OBJECT_ADDR:
+		return &op->addr;
+	case NET_OBJECT_ROUTE:
+		return &op->route;
+	case NET_OBJECT_RULE:
+		return &op->rule;
+	case NET_OBJECT_LINK:
+		break;
+	}
+
+	return &op->link;
+}
+
+static int index_desired(struct reconcile_run *run)
+{
+	size_t count = run->desired->count;
+
+	run->n_buckets = 16;
+	while (run->n_buckets < 2 * count)
+		run->n_buckets *= 2;
+
+	run->buckets = malloc(run->n_buckets * sizeof(size_t));
+	run->chain = malloc((count + 1) * sizeof(size_t));
+	if (!run->buckets || !run->chain)
+		return -ENOMEM;
+
+	memset(run->buckets, 0xff, run->n_buckets * sizeof(size_t));
+	/* Chains keep the desired order, so the first unmatched op wins. */
+	for (size_t i = count; i-- > 0;) {
+		const struct net_op *op = &run->desired->ops[i];
+		size_t bucket = object_hash(op->type, op_object(op)) &
+				(run->n_buckets - 1);
+
+		run->chain[i] = run->buckets[bucket];
+		run->buckets[bucket] = i;
+	}
+
+	return 0;
+}
 
 static bool link_exists(const struct reconcile_run *run, int ifindex)
 {
@@ -121,7 +217,9 @@ static bool mark_desired(struct reconcile_run *run, enum net_object_type type,
 			 bool (*equal)(const struct net_op *, const void *),
 			 const void *object)
 {
-	for (size_t i = 0; i < run->desired->count; i++) {
+	size_t bucket = object_hash(type, object) & (run->n_buckets - 1);
+
+	for (size_t i = run->buckets[bucket]; i != SIZE_MAX; i = run->chain[i]) {
 		const struct net_op *op = &run->desired->ops[i];
 
 		if (op->type != type || run->present[i] || !equal(op, object))
@@ -392,7 +490,9 @@ int reconcile(const struct reconcile_input *in, struct net_op_list *ops)
 	if (!run.present)
 		return -ENOMEM;
 
-	r = sweep_rules(&run);
+	r = index_desired(&run);
+	if (r == 0)
+		r = sweep_rules(&run);
 	if (r == 0)
 		r = sweep_routes(&run);
 	if (r == 0)
@@ -401,6 +501,8 @@ int reconcile(const struct reconcile_input *in, struct net_op_list *ops)
 		r = emit_all(&run);
 
 	net_op_list_clear(&run.deletions);
+	free(run.buckets);
+	free(run.chain);
 	free(run.present);
 	return r;
 }

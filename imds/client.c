@@ -58,7 +58,8 @@
 #define MAX_HOST_CONNECTIONS 8L
 /* Maximum token length accepted (AEMM issues 44 base64 characters). */
 #define TOKEN_MAX_LENGTH 512
-#define TIMER_ACCURACY_USEC (1 * USEC_PER_MSEC)
+/* libcurl's timers sit on the path of every request: fire them on time. */
+#define TIMER_ACCURACY_USEC 1
 
 #define TOKEN_PATH "/latest/api/token"
 #define META_DATA_PATH "/latest/meta-data/"

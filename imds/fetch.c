@@ -381,10 +381,9 @@ static void on_listing(const struct imds_reply *reply, void *userdata)
 	uint32_t listed;
 
 	f->listing = NULL;
-	if (listing_result(f, reply, &listed) == 0)
-		keys_start(f, listed);
+	listing_result(f, reply, &listed);
 
-	if (f->pending == 0)
+	if (--f->pending == 0)
 		fetch_finish(f);
 }
 
@@ -421,9 +420,19 @@ static int fetch_begin(struct eni_fetch *f)
 		return f->pending > 0 ? 0 : -ENOMEM;
 	}
 
+	/*
+	 * The listing and every key go out together, which saves a round
+	 * trip on a hot attach. Keys the listing lacks are then absent
+	 * whatever their GET returned (a 404, normally).
+	 */
 	snprintf(path, sizeof(path), "network/interfaces/macs/%s/", f->mac);
 	f->listing = imds_get(f->client, path, on_listing, f);
-	return f->listing ? 0 : -ENOMEM;
+	if (!f->listing)
+		return -ENOMEM;
+
+	f->pending++;
+	keys_start(f, key_bit(ENI_KEY_COUNT) - 1);
+	return 0;
 }
 
 struct eni_fetch *eni_fetch_start(struct imds_client *client,

@@ -1361,11 +1361,12 @@ START_TEST(fetch_full_merges_listing_and_keys)
 	ck_assert_uint_eq(r->n_prefix_ipv4, 1);
 	ck_assert_str_eq(entry_text(&r->prefix_ipv4[0]), "10.0.2.48/28");
 
-	/* Keys missing from the listing are absent, never requested. */
+	/* Every key is requested with the listing; the ones the listing
+	 * lacks are absent. */
 	ck_assert_int_eq(r->state[ENI_KEY_IPV6S], ENI_VALUE_ABSENT);
 	ck_assert_int_eq(r->state[ENI_KEY_SUBNET_IPV6], ENI_VALUE_ABSENT);
 	ck_assert_int_eq(r->state[ENI_KEY_IPV6_PREFIX], ENI_VALUE_ABSENT);
-	ck_assert_uint_eq(mock_count("GET", MAC_DIR "ipv6s"), 0);
+	ck_assert_uint_eq(mock_count("GET", MAC_DIR "ipv6s"), 1);
 	ck_assert_uint_eq(mock_count("GET", MAC_DIR "mac"), 0);
 	ck_assert_uint_eq(mock_count("GET", MAC_DIR), 1);
 	ck_assert_uint_eq(mock_count("PUT", TOKEN_PATH), 1);
@@ -1496,7 +1497,7 @@ START_TEST(fetch_addresses_reads_new_ipv6_subnet)
 }
 END_TEST
 
-START_TEST(fetch_listing_failure_skips_keys)
+START_TEST(fetch_listing_failure_fails_fetch)
 {
 	struct eni_record base;
 
@@ -1511,7 +1512,10 @@ START_TEST(fetch_listing_failure_skips_keys)
 	ck_assert(fetched.result.listing_failed);
 	ck_assert_str_eq(fetched.result.error, "key listing: HTTP 500");
 	ck_assert(!fetched.result.record.keys_listed);
-	ck_assert_uint_eq(mock_total(), 1 + mock_count("GET", MAC_DIR));
+	/* The keys went out with the listing, once each. */
+	ck_assert_uint_eq(mock_count("GET", MAC_DIR "device-number"), 1);
+	ck_assert_uint_eq(mock_total(),
+			  1 + ENI_KEY_COUNT + mock_count("GET", MAC_DIR));
 }
 END_TEST
 
@@ -1530,7 +1534,7 @@ START_TEST(fetch_malformed_listing_fails)
 	ck_assert_str_eq(fetched.result.error,
 			 "key listing: line 2: duplicate entry device-number");
 	ck_assert(!fetched.result.record.keys_listed);
-	ck_assert_uint_eq(mock_total(), 2);
+	ck_assert_uint_eq(mock_total(), 2 + ENI_KEY_COUNT);
 }
 END_TEST
 
@@ -1604,7 +1608,7 @@ static Suite *imds_suite(void)
 	tcase_add_test(tc_fetch, fetch_404_absent_only_when_optional);
 	tcase_add_test(tc_fetch, fetch_404_device_number_unchanged);
 	tcase_add_test(tc_fetch, fetch_addresses_reads_new_ipv6_subnet);
-	tcase_add_test(tc_fetch, fetch_listing_failure_skips_keys);
+	tcase_add_test(tc_fetch, fetch_listing_failure_fails_fetch);
 	tcase_add_test(tc_fetch, fetch_malformed_listing_fails);
 	tcase_add_test(tc_fetch, fetch_cancel_no_callback);
 	suite_add_tcase(s, tc_fetch);
