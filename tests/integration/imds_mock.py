@@ -43,7 +43,10 @@ only for "method", and only while its time window is open. The window is
 when that key is given (attach_times, else the moment the server first saw
 the MAC listed), else the unix time "epoch", else the server's start.
 "first": N limits it to the first N matching requests in the window (a
-"hide" fault ignores "first", because listings check it too).
+"hide" fault ignores "first", because listings check it too). "rate": N
+makes it a rate limit: it applies to a matching request that comes when N
+matching requests were let through in the last second, and requests it
+applies to do not count.
 Effects, merged in list order (a later fault overrides an earlier one):
 
     "latency": seconds      wait before answering
@@ -54,6 +57,11 @@ Effects, merged in list order (a later fault overrides an earlier one):
     "body_rate": bytes/s    send the body slowly, in small pieces
     "hide": true            as if absent: 404, and left out of listings
     "reset": true           close the connection with a TCP reset, no answer
+    "upper": true           upper-case the body (for the macs/ listing)
+
+A top-level "mac_case": "any" makes the server find a MAC directory under
+any letter case (02:EC:1D:... as 02:ec:1d:...). By default only the case
+of the data file is served.
 
 Request log (--log): one JSON object per line with the time, method, path,
 status, whether a token was sent and whether it was valid, the token TTL
@@ -129,6 +137,7 @@ class State:
         self.tokens = {}  # token -> monotonic expiry
         self.first_seen = {}  # mac -> unix time it was first listed
         self.fault_counts = {}  # (index, spec text) -> requests matched
+        self.fault_times = {}  # (index, spec text) -> recent request times
         self.log = open(log_path, "a", encoding="utf-8") if log_path else None
 
     def load(self):
@@ -166,6 +175,8 @@ class State:
                 continue
             if "first" in spec and not self.count(fault):
                 continue
+            if "rate" in spec and not self.over_rate(fault, now):
+                continue
             active.append(fault)
         return active
 
@@ -175,6 +186,18 @@ class State:
             seen = self.fault_counts.get(key, 0)
             self.fault_counts[key] = seen + 1
         return seen < int(fault.spec["first"])
+
+    def over_rate(self, fault, now):
+        """Return True when "rate" matching requests were let through in
+        the last second. Otherwise count this one as let through."""
+        key = (fault.index, json.dumps(fault.spec, sort_keys=True))
+        with self.lock:
+            times = [t for t in self.fault_times.get(key, []) if t > now - 1]
+            rejected = len(times) >= float(fault.spec["rate"])
+            if not rejected:
+                times.append(now)
+            self.fault_times[key] = times
+        return rejected
 
     def hidden(self, data, path):
         """Return True when a "hide" fault covers this path now."""
@@ -236,6 +259,14 @@ def lookup(tree, parts):
     return node
 
 
+def fold_mac_case(data, parts):
+    """Replace a MAC directory name by the data file's spelling of it."""
+    spelling = {mac.lower(): mac for mac in data.get("interfaces") or {}}
+    if parts[:3] != ["network", "interfaces", "macs"] or len(parts) < 4:
+        return parts
+    return parts[:3] + [spelling.get(parts[3].lower(), parts[3])] + parts[4:]
+
+
 def error_page(status, reason):
     return (
         '<?xml version="1.0" encoding="iso-8859-1"?>\n'
@@ -252,9 +283,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def setup(self):
         super().setup()
         # The headers and the body go out in two writes. Without
-        # TCP_NODELAY, Nagle's algorithm holds the body until the client
-        # acknowledges the headers, which a delayed ACK puts off by about
-        # 40 ms; --tcp-nodelay removes that stall (the benchmarks use it).
+        # TCP_NODELAY, Nagle's algorithm delays the body until the client
+        # acknowledges the headers, and the client's delayed ACK makes
+        # that about 40 ms. --tcp-nodelay removes the stall (the
+        # benchmarks use it).
         if self.server.tcp_nodelay:
             self.connection.setsockopt(socket.IPPROTO_TCP,
                                        socket.TCP_NODELAY, 1)
@@ -353,6 +385,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if state.hidden(data, path):
             return 404, error_page(404, "Not Found"), {}
         parts = [p for p in path[len(META_PREFIX):].split("/") if p]
+        if data.get("mac_case") == "any":
+            parts = fold_mac_case(data, parts)
         node = lookup(build_tree(data), parts)
         if node is None:
             return 404, error_page(404, "Not Found"), {}
@@ -392,6 +426,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             size = int(effect["oversize"])
             body = (line * (size // len(line) + 1))[:size]
             status = 200
+        if effect.get("upper"):
+            body = body.upper()
         if "status" in effect:
             status = int(effect["status"])
             if "body" not in effect and "body_hex" not in effect and status != 200:
@@ -433,11 +469,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
 class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address, state, tcp_nodelay=False):
+    def __init__(self, address, state, tcp_nodelay=False, backlog=None):
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         self.state = state
         self.tcp_nodelay = tcp_nodelay
+        # socketserver listens with a backlog of 5. When more connections
+        # than that wait to be accepted, the kernel drops the next
+        # handshakes and the client's connect() waits for a retransmission.
+        if backlog:
+            self.request_queue_size = backlog
         super().__init__(address, Handler)
 
 
@@ -488,13 +529,16 @@ def parse_args(argv):
     parser.add_argument("--log", help="append a JSON line per request here")
     parser.add_argument("--tcp-nodelay", action="store_true",
                         help="send each write at once (no Nagle delay)")
+    parser.add_argument("--backlog", type=int,
+                        help="listen backlog (default 5, socketserver's)")
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
     state = State(args.data, args.log)
-    server = Server((args.address, args.port), state, args.tcp_nodelay)
+    server = Server((args.address, args.port), state, args.tcp_nodelay,
+                    args.backlog)
     stop = threading.Event()
 
     def on_signal(signum, frame):
@@ -522,13 +566,14 @@ class MockProcess:
     """
 
     def __init__(self, workdir, data, spawn=None, address="127.0.0.1",
-                 tcp_nodelay=False):
+                 tcp_nodelay=False, backlog=None):
         self.data_path = os.path.join(workdir, "imds.json")
         self.log_path = os.path.join(workdir, "imds-requests.log")
         self.port_path = os.path.join(workdir, "imds.port")
         self.stderr_path = os.path.join(workdir, "imds-mock.stderr")
         self.address = address
         self.tcp_nodelay = tcp_nodelay
+        self.backlog = backlog
         self.port = None
         self.proc = None
         self.spawn = spawn or (lambda argv, **kw: subprocess.Popen(argv, **kw))
@@ -540,6 +585,8 @@ class MockProcess:
                 "--port-file", self.port_path, "--log", self.log_path]
         if self.tcp_nodelay:
             argv.append("--tcp-nodelay")
+        if self.backlog:
+            argv += ["--backlog", str(self.backlog)]
         with open(self.stderr_path, "ab") as err:
             self.proc = self.spawn(argv, stdin=subprocess.DEVNULL,
                                    stdout=subprocess.DEVNULL, stderr=err)
