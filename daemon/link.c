@@ -128,7 +128,11 @@ static void arm_state_timer(struct link *link)
 			disarm_timer(link);
 		break;
 	case LINK_STATE_WAITING:
-		arm_timer(link, poll_delay(link));
+		/* A link waiting for a listing request has no timer. */
+		if (link->needs_listing)
+			disarm_timer(link);
+		else
+			arm_timer(link, poll_delay(link));
 		break;
 	case LINK_STATE_CONFIGURED:
 		arm_timer(link, in_settle_window(link) && link->hot ?
@@ -242,7 +246,6 @@ static void wait_for_listing(struct link *link)
 {
 	link->needs_listing = true;
 	link_transition(link, LINK_STATE_WAITING, "MAC listed under macs/");
-	disarm_timer(link);
 	manager_request_listing(link->manager);
 }
 

@@ -51,13 +51,19 @@
 
 /*
  * Further requests queue inside libcurl instead of opening connections.
+ * A full ENI read sends ten requests at once, so the limit leaves room
+ * for another ENI beside one whose requests stall.
  * NOTE: libcurl counts the time queued against CURLOPT_TIMEOUT_MS, so
- * behind eight stalled connections a queued attempt times out and is
+ * behind sixteen stalled connections a queued attempt times out and is
  * retried like any other timeout.
  */
-#define MAX_HOST_CONNECTIONS 8L
+#define MAX_HOST_CONNECTIONS 16L
 /* Maximum token length accepted (AEMM issues 44 base64 characters). */
 #define TOKEN_MAX_LENGTH 512
+/* Paths remembered with their backoff after failing (see failed_paths). */
+#define PATH_BACKOFF_SLOTS 64
+/* A remembered backoff is forgotten this long after its resume time. */
+#define PATH_BACKOFF_KEEP_USEC (60 * USEC_PER_SEC)
 /* libcurl's timers sit on the path of every request: fire them on time. */
 #define TIMER_ACCURACY_USEC 1
 
@@ -148,6 +154,17 @@ struct imds_client {
 	bool curl_initialized;
 	sd_event_source *curl_timer;
 	struct socket_watch *watches;
+
+	/*
+	 * Paths whose last request failed after its retries, so a new request
+	 * for the same path (a re-poll) continues that backoff schedule
+	 * instead of starting over at 100 ms.
+	 */
+	struct path_backoff {
+		uint64_t hash;		/* of the path; 0 for a free slot */
+		unsigned attempt;	/* backoff steps taken */
+		uint64_t resume_at;	/* when the next attempt may go */
+	} failed_paths[PATH_BACKOFF_SLOTS];
 
 	char *urls[2];
 	bool bindable[2];		/* the endpoint is link-local */
@@ -444,6 +461,76 @@ static void log_failure(struct imds_client *c, const struct imds_reply *reply)
 }
 
 /* Calls back once and frees the request; takes body (may be NULL). */
+static uint64_t path_hash(const char *path)
+{
+	uint64_t hash = 0xcbf29ce484222325ull; /* FNV-1a */
+
+	for (const char *c = path; *c; c++)
+		hash = (hash ^ (unsigned char)*c) * 0x100000001b3ull;
+
+	return hash ? hash : 1;
+}
+
+static struct path_backoff *path_backoff_find(struct imds_client *c,
+					      uint64_t hash)
+{
+	for (size_t i = 0; i < PATH_BACKOFF_SLOTS; i++) {
+		if (c->failed_paths[i].hash == hash)
+			return &c->failed_paths[i];
+	}
+
+	return NULL;
+}
+
+/* Remembers or forgets the backoff of a completed request's path. */
+static void path_backoff_note(struct imds_request *r, enum imds_result result)
+{
+	struct imds_client *c = r->client;
+	uint64_t hash = path_hash(r->path);
+	struct path_backoff *slot = path_backoff_find(c, hash);
+	uint64_t now = now_usec();
+
+	if (result != IMDS_FAILED || r->backoff.attempt == 0) {
+		if (slot)
+			*slot = (struct path_backoff){0};
+		return;
+	}
+
+	for (size_t i = 0; !slot && i < PATH_BACKOFF_SLOTS; i++) {
+		struct path_backoff *candidate = &c->failed_paths[i];
+
+		if (candidate->hash == 0 ||
+		    candidate->resume_at + PATH_BACKOFF_KEEP_USEC < now)
+			slot = candidate;
+	}
+
+	if (!slot)
+		return;
+
+	*slot = (struct path_backoff){
+		.hash = hash,
+		.attempt = r->backoff.attempt,
+		.resume_at = now + backoff_next(&r->backoff),
+	};
+}
+
+/*
+ * Continues a failed path's backoff for a new request of it. Returns the
+ * time its first attempt may go, or 0 for at once.
+ */
+static uint64_t path_backoff_resume(struct imds_request *r)
+{
+	struct path_backoff *slot;
+	uint64_t now = now_usec();
+
+	slot = path_backoff_find(r->client, path_hash(r->path));
+	if (!slot || slot->resume_at + PATH_BACKOFF_KEEP_USEC < now)
+		return 0;
+
+	r->backoff.attempt = slot->attempt;
+	return slot->resume_at > now ? slot->resume_at : 0;
+}
+
 static void request_complete(struct imds_request *r, enum imds_result result,
 			     int error, long status, char *body, size_t length)
 {
@@ -459,6 +546,7 @@ static void request_complete(struct imds_request *r, enum imds_result result,
 	if (result == IMDS_FAILED)
 		log_failure(r->client, &reply);
 
+	path_backoff_note(r, result);
 	request_unlink(r);
 	attempt_reset(&r->attempt);
 	sd_event_source_set_enabled(r->timer, SD_EVENT_OFF);
@@ -1329,6 +1417,7 @@ struct imds_request *imds_get(struct imds_client *client, const char *path,
 			      imds_callback callback, void *userdata)
 {
 	struct imds_request *r = calloc(1, sizeof(*r));
+	uint64_t resume_at;
 
 	if (!r)
 		return NULL;
@@ -1353,10 +1442,18 @@ struct imds_request *imds_get(struct imds_client *client, const char *path,
 		client->requests->prev = r;
 	client->requests = r;
 
-	if (path_valid(path))
-		request_dispatch(r);
-	else
+	resume_at = path_valid(path) ? path_backoff_resume(r) : 0;
+	if (!path_valid(path)) {
 		request_fail_later(r, -EINVAL, 0);
+	} else if (resume_at) {
+		/* The path failed recently: wait out its backoff first. */
+		r->state = REQUEST_BACKOFF;
+		if (r->deadline < resume_at + client->deadline_usec)
+			r->deadline = resume_at + client->deadline_usec;
+		timer_arm(r->timer, resume_at);
+	} else {
+		request_dispatch(r);
+	}
 	return r;
 }
 
