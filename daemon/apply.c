@@ -7,11 +7,13 @@
 #include "daemon/apply.h"
 
 #include <errno.h>
+#include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "common/log.h"
 #include "daemon/link.h"
@@ -387,6 +389,63 @@ static int send_ops(struct manager *m, const struct net_op_list *ops,
 	return r;
 }
 
+/* Returns the kernel's address of the link equal to addr, or NULL. */
+static const struct net_addr *kernel_address(const struct net_state *kernel,
+					     int ifindex,
+					     const struct ip_prefix *addr)
+{
+	for (size_t i = 0; i < kernel->n_addrs; i++) {
+		const struct net_addr *a = &kernel->addrs[i];
+
+		if (a->ifindex == ifindex && a->local.family == addr->family &&
+		    ip_addr_equal(addr->family, &a->local.addr, &addr->addr))
+			return a;
+	}
+
+	return NULL;
+}
+
+/*
+ * After the DHCP client's address of the primary was lost and regained,
+ * one of enid's addresses was promoted to primary of the prefix and the
+ * DHCP address came back as a secondary. Deleting enid's promoted
+ * addresses (promote_secondaries is on) makes the DHCP address primary
+ * again; the next pass adds them back as secondaries.
+ */
+static int reorder_primary(struct manager *m, const struct net_state *kernel,
+			   struct net_op_list *ops)
+{
+	for (size_t i = 0; i < m->n_links; i++) {
+		const struct link *link = m->links[i];
+		const struct eni_record *r = &link->record;
+		const struct net_addr *dhcp;
+
+		if (!link_is_known(link) || !r->primary || r->n_ipv4 == 0)
+			continue;
+
+		dhcp = kernel_address(kernel, link->ifindex, &r->ipv4[0]);
+		if (!dhcp || !(dhcp->flags & IFA_F_SECONDARY))
+			continue;
+
+		for (size_t k = 0; k < kernel->n_addrs; k++) {
+			const struct net_addr *a = &kernel->addrs[k];
+			struct net_op op = {.kind = NET_OP_DELETE,
+					    .type = NET_OBJECT_ADDR,
+					    .owner = link->ifindex, .addr = *a};
+
+			if (a->ifindex != link->ifindex ||
+			    a->local.family != AF_INET ||
+			    (a->flags & IFA_F_SECONDARY) ||
+			    !reconcile_addr_is_owned(&m->settings, a))
+				continue;
+			if (net_op_list_append(ops, &op) < 0)
+				return -ENOMEM;
+		}
+	}
+
+	return 0;
+}
+
 static int plan_and_diff(struct manager *m, struct net_state *kernel,
 			 struct desired_set *d, struct net_op_list *ops)
 {
@@ -417,7 +476,11 @@ static int plan_and_diff(struct manager *m, struct net_state *kernel,
 		.known_tables = d->known_tables,
 		.n_known_tables = d->n_known,
 	};
-	return reconcile(&in, ops);
+	r = reconcile(&in, ops);
+	if (r < 0)
+		return r;
+
+	return reorder_primary(m, kernel, ops);
 }
 
 int apply_reconcile(struct manager *m, struct apply_result *result)
