@@ -20,6 +20,7 @@
 #include "daemon/manager.h"
 #include "daemon/planner.h"
 #include "daemon/reconcile.h"
+#include "daemon/status.h"
 
 /* Room for the formatted text of one operation. */
 #define OP_TEXT_LEN 512
@@ -446,6 +447,29 @@ static int reorder_primary(struct manager *m, const struct net_state *kernel,
 	return 0;
 }
 
+/* Notes the addresses a pass added or deleted in the record. */
+static void update_records(struct manager *m, const struct net_op_list *ops,
+			   const int *errors)
+{
+	int r;
+
+	for (size_t i = 0; i < ops->count; i++) {
+		const struct net_op *op = &ops->ops[i];
+
+		if (op->type != NET_OBJECT_ADDR || errors[i])
+			continue;
+		if (op->kind == NET_OP_ADD)
+			records_add(&m->records, &op->addr);
+		else
+			records_remove(&m->records, &op->addr);
+	}
+
+	r = records_save(&m->records);
+	if (r < 0)
+		log_msg(LOG_WARNING, "cannot write %s/addresses: %s",
+			status_directory(), strerror(-r));
+}
+
 static int plan_and_diff(struct manager *m, struct net_state *kernel,
 			 struct desired_set *d, struct net_op_list *ops)
 {
@@ -462,6 +486,9 @@ static int plan_and_diff(struct manager *m, struct net_state *kernel,
 			strerror(-r));
 		return r;
 	}
+
+	if (m->use_records)
+		records_apply(&m->records, kernel, m->settings.protocol);
 
 	r = build_desired(m, kernel, d);
 	if (r < 0)
@@ -509,7 +536,15 @@ int apply_reconcile(struct manager *m, struct apply_result *result)
 		goto out;
 	}
 
+	/* Without IFA_PROTO, the record alone marks enid's addresses. */
+	for (size_t i = 0; m->use_records && i < ops.count; i++) {
+		if (ops.ops[i].type == NET_OBJECT_ADDR)
+			ops.ops[i].addr.protocol = 0;
+	}
+
 	r = send_ops(m, &ops, &kernel, errors, result);
+	if (m->use_records)
+		update_records(m, &ops, errors);
 	if (r < 0 && result->failures == 0)
 		log_msg(LOG_ERR, "rtnl: sending changes failed: %s",
 			strerror(-r));

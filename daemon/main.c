@@ -97,6 +97,7 @@ enum {
 	OPTION_NETLINK_RCVBUF,
 	OPTION_JSON,
 	OPTION_UDEV_DATA_DIR,
+	OPTION_ADDRESS_RECORDS,
 };
 
 static int parse_option(int option, struct command_line *cl)
@@ -122,6 +123,9 @@ static int parse_option(int option, struct command_line *cl)
 		return 0;
 	case OPTION_UDEV_DATA_DIR:
 		cl->udev_data_dir = optarg;
+		return 0;
+	case OPTION_ADDRESS_RECORDS:
+		cl->options.address_records = true;
 		return 0;
 	case OPTION_NETLINK_RCVBUF:
 		cl->options.netlink_rcvbuf = atoi(optarg);
@@ -159,6 +163,8 @@ static int parse_command_line(int argc, char **argv, struct command_line *cl)
 		{"netlink-rcvbuf", required_argument, NULL,
 		 OPTION_NETLINK_RCVBUF},
 		{"json", no_argument, NULL, OPTION_JSON},
+		/* Test option: the address record of kernels before 6.1. */
+		{"address-records", no_argument, NULL, OPTION_ADDRESS_RECORDS},
 		/* Test option: udev's database in another directory. */
 		{"udev-data-dir", required_argument, NULL,
 		 OPTION_UDEV_DATA_DIR},

@@ -931,6 +931,19 @@ int manager_new(struct manager **out, const struct settings *settings,
 	if (r < 0)
 		goto fail;
 
+	m->use_records = options->address_records ||
+			 !records_kernel_keeps_protocol();
+	if (m->use_records) {
+		r = records_load(&m->records);
+		if (r < 0)
+			log_msg(LOG_WARNING, "cannot read %s/addresses: %s",
+				status_directory(), strerror(-r));
+		log_msg(LOG_INFO, "addresses enid adds are recorded in "
+				  "%s/addresses (the kernel keeps no address "
+				  "protocol before Linux 6.1)",
+			status_directory());
+	}
+
 	/* Under systemd's watchdog, the loop sends WATCHDOG=1 by itself. */
 	sd_event_set_watchdog(m->event, true);
 	request_primary_mac(m);
@@ -983,6 +996,7 @@ void manager_free(struct manager *m)
 	netlink_monitor_close(m->monitor);
 	netlink_close(m->nl);
 	sd_event_unref(m->event);
+	records_free(&m->records);
 	free(m->printed);
 	free(m);
 }

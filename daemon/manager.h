@@ -16,6 +16,7 @@
 #include "common/eni.h"
 #include "common/netobj.h"
 #include "daemon/config.h"
+#include "daemon/records.h"
 #include "imds/imds.h"
 #include "netlink/netlink.h"
 
@@ -26,6 +27,7 @@ struct manager_options {
 	bool dry_run;
 	uint64_t oneshot_timeout_usec;
 	int netlink_rcvbuf;	/* 0: default */
+	bool address_records;	/* record addresses even where IFA_PROTO works */
 };
 
 struct manager {
@@ -45,6 +47,10 @@ struct manager {
 	bool listing_again;	/* a link asked while one was in flight */
 	struct backoff instance_backoff;
 	sd_event_source *instance_timer;
+
+	/* Where the kernel keeps no address protocol: enid's addresses. */
+	bool use_records;
+	struct address_records records;
 
 	struct link **links;
 	size_t n_links;

@@ -21,6 +21,7 @@
 #include "daemon/manager.h"
 #include "daemon/planner.h"
 #include "daemon/reconcile.h"
+#include "daemon/records.h"
 #include "netlink/netlink.h"
 
 #define STATUS_FILE "status"
@@ -298,6 +299,18 @@ static void print_json_block(const struct settings *s,
 	printf("]}%s\n", last ? "" : ",");
 }
 
+/* Marks the addresses of the daemon's record (kernels before 6.1). */
+static void mark_recorded(const struct settings *s, struct net_state *kernel)
+{
+	struct address_records records;
+
+	if (records_load(&records) < 0)
+		return;
+
+	records_apply(&records, kernel, s->protocol);
+	records_free(&records);
+}
+
 static int dump_kernel(const struct settings *s, struct net_state *kernel)
 {
 	struct netlink *nl;
@@ -312,6 +325,8 @@ static int dump_kernel(const struct settings *s, struct net_state *kernel)
 				 NETLINK_DUMP_ROUTES | NETLINK_DUMP_RULES,
 			 s->protocol, kernel);
 	netlink_close(nl);
+	if (r == 0)
+		mark_recorded(s, kernel);
 	return r;
 }
 
@@ -407,8 +422,10 @@ int cleanup_command(const struct settings *s)
 					 NETLINK_DUMP_ROUTES |
 					 NETLINK_DUMP_RULES,
 				 s->protocol, &kernel);
-	if (r == 0)
+	if (r == 0) {
+		mark_recorded(s, &kernel);
 		r = append_deletions(s, &kernel, &ops);
+	}
 	if (r == 0 && ops.count > 0) {
 		errors = calloc(ops.count, sizeof(int));
 		r = errors ? netlink_apply(nl, ops.ops, ops.count, errors) :
