@@ -286,6 +286,24 @@ static void log_op(struct manager *m, const struct net_op *op, int error,
 		"%s", line);
 }
 
+/*
+ * Counts a pass that put back objects a configured ENI had lost: another
+ * program removed them. Repairs come with backoff, so this warns once
+ * per backoff step, and enid status shows the count.
+ */
+static void note_conflict(struct link *link, size_t restored)
+{
+	link->conflicts++;
+	log_link(LOG_WARNING, link->kernel.name,
+		 "restored %zu object%s that another program removed "
+		 "(%u time%s so far)",
+		 restored, restored == 1 ? "" : "s", link->conflicts,
+		 link->conflicts == 1 ? "" : "s");
+	snprintf(link->reason, sizeof(link->reason),
+		 "in conflict: restored objects another program removed "
+		 "%u time%s", link->conflicts, link->conflicts == 1 ? "" : "s");
+}
+
 /* Reports to every known link the first error of its operations. */
 static void report_links(struct manager *m, const struct net_op_list *ops,
 			 const int *errors, const struct desired_set *d,
@@ -295,6 +313,8 @@ static void report_links(struct manager *m, const struct net_op_list *ops,
 		struct link *link = manager_find_link(m, d->known_links[k]);
 		int error = 0;
 		char what[OP_TEXT_LEN] = "";
+
+		size_t restored = 0;
 
 		if (!link)
 			continue;
@@ -306,7 +326,7 @@ static void report_links(struct manager *m, const struct net_op_list *ops,
 				continue;
 			if (op->kind == NET_OP_ADD &&
 			    link->state == LINK_STATE_CONFIGURED)
-				result->repaired = true;
+				restored++;
 			if (errors && errors[i] && !error) {
 				error = errors[i];
 				net_op_format(op, NULL, NULL, what,
@@ -314,6 +334,11 @@ static void report_links(struct manager *m, const struct net_op_list *ops,
 			}
 		}
 
+		if (restored && errors && !link->readding)
+			note_conflict(link, restored);
+		if (restored && errors)
+			link->readding = false;
+		result->repaired = result->repaired || restored > 0;
 		link_applied(link, error, what);
 	}
 }
@@ -417,7 +442,7 @@ static int reorder_primary(struct manager *m, const struct net_state *kernel,
 			   struct net_op_list *ops)
 {
 	for (size_t i = 0; i < m->n_links; i++) {
-		const struct link *link = m->links[i];
+		struct link *link = m->links[i];
 		const struct eni_record *r = &link->record;
 		const struct net_addr *dhcp;
 
@@ -441,6 +466,8 @@ static int reorder_primary(struct manager *m, const struct net_state *kernel,
 				continue;
 			if (net_op_list_append(ops, &op) < 0)
 				return -ENOMEM;
+			/* Adding them back is no conflict with anyone. */
+			link->readding = true;
 		}
 	}
 

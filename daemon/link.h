@@ -64,6 +64,8 @@ struct link {
 	struct eni_record record;
 	bool have_record;
 	uint32_t table;		/* of the applied record, when have_record */
+	unsigned conflicts;	/* passes that restored removed objects */
+	bool readding;		/* enid itself removed addresses to re-add */
 
 	struct eni_fetch *fetch;
 	struct backoff poll_backoff;	/* re-polls of incomplete metadata */

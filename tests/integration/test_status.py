@@ -8,6 +8,7 @@ every object carrying enid's protocol and nothing else.
 import json
 import os
 import subprocess
+import time
 import unittest
 
 from case import EnidCase
@@ -53,6 +54,23 @@ class StatusTest(EnidCase):
         self.assertIn("M1 (ifindex", text.stdout)
         self.assertIn("state:        configured", text.stdout)
         self.assertIn("10.0.1.20/24 (enid)", text.stdout)
+
+    def test_status_counts_conflicts(self):
+        plans = self.plans()
+        self.start_enid()
+        self.wait_configured(plans)
+        for _ in range(2):
+            self.rig.ip("inst", "rule", "del", "priority", "10001", "from",
+                        "10.0.1.20", "lookup", "10001")
+            self.wait_configured(plans, timeout=3.0)
+            time.sleep(0.5)
+
+        done = self.run_enid("status", "--json")
+        blocks = {b["name"]: b for b in json.loads(done.stdout)}
+        self.assertEqual(blocks["M1"]["state"], "configured")
+        self.assertRegex(blocks["M1"]["reason"] or "",
+                         r"in conflict: .* 2 times")
+        self.assertIsNone(blocks["M0"]["reason"])
 
     def test_cleanup_removes_only_enid_objects(self):
         plans = self.plans()
