@@ -519,6 +519,98 @@ START_TEST(plan_shared_rules)
 }
 END_TEST
 
+/* Every combination of families (IPv4, IPv6, both), cards (0, 1) and
+ * delegated prefixes (none, IPv4, IPv6, both): the invariants of a plan. */
+enum { FAMILY_V4 = 1, FAMILY_V6 = 2 };
+enum { PREFIX_V4 = 1, PREFIX_V6 = 2 };
+
+static void combination_record(struct eni_record *r, int families,
+			       uint32_t card, int prefixes)
+{
+	static const char *const v4[] = {"10.0.1.20", "10.0.1.21", NULL};
+	static const char *const v6[] = {"2001:db8:1::10", NULL};
+
+	record_ipv4(r, card, 1, "10.0.1.0/24", v4);
+	if (!(families & FAMILY_V4)) {
+		r->state[ENI_KEY_LOCAL_IPV4S] = ENI_VALUE_ABSENT;
+		r->state[ENI_KEY_SUBNET_IPV4] = ENI_VALUE_ABSENT;
+		r->n_ipv4 = 0;
+	}
+	if (families & FAMILY_V6)
+		add_ipv6(r, "2001:db8:1::/64", v6);
+	if (prefixes & PREFIX_V4) {
+		r->state[ENI_KEY_IPV4_PREFIX] = ENI_VALUE_PRESENT;
+		r->prefix_ipv4[0] = parse("10.0.1.48/28");
+		r->n_prefix_ipv4 = 1;
+	}
+	if (prefixes & PREFIX_V6) {
+		r->state[ENI_KEY_IPV6_PREFIX] = ENI_VALUE_PRESENT;
+		r->prefix_ipv6[0] = parse("2001:db8:1:0:2::/80");
+		r->n_prefix_ipv6 = 1;
+	}
+}
+
+static int op_family(const struct net_op *op)
+{
+	switch (op->type) {
+	case NET_OBJECT_ADDR:
+		return op->addr.local.family;
+	case NET_OBJECT_ROUTE:
+		return op->route.dst.family;
+	case NET_OBJECT_RULE:
+		return op->rule.family;
+	case NET_OBJECT_LINK:
+		break;
+	}
+
+	return 0;
+}
+
+START_TEST(plan_combinations)
+{
+	int families = _i % 3 + 1;
+	uint32_t card = (uint32_t)(_i / 3 % 2);
+	int prefixes = _i / 6;
+	uint32_t table = 10000 + 100 * card + 1, metric = 512 + 100 * card + 1;
+	bool v4 = families & FAMILY_V4, v6 = families & FAMILY_V6;
+	size_t rules = 0, defaults = 0, expected_rules = 0;
+	struct eni_record r;
+	struct net_op_list ops = {0};
+
+	combination_record(&r, families, card, prefixes);
+	ck_assert_int_eq(plan(&r, false, &ops), 0);
+
+	for (size_t i = 0; i < ops.count; i++) {
+		const struct net_op *op = &ops.ops[i];
+		int family = op_family(op);
+
+		ck_assert_int_eq(op->owner, IFINDEX);
+		if (family == AF_INET)
+			ck_assert_msg(v4, "case %d: IPv4 object", _i);
+		if (family == AF_INET6)
+			ck_assert_msg(v6, "case %d: IPv6 object", _i);
+		if (op->type == NET_OBJECT_RULE) {
+			ck_assert_uint_eq(op->rule.priority, table);
+			ck_assert_uint_eq(op->rule.table, table);
+			rules++;
+		}
+		if (op->type == NET_OBJECT_ROUTE) {
+			ck_assert_uint_eq(op->route.metric, metric);
+			ck_assert(op->route.table == table ||
+				  op->route.table == RT_TABLE_MAIN);
+			defaults += op->route.dst.len == 0;
+		}
+	}
+
+	/* A rule per address and per prefix of each family it has. */
+	expected_rules += v4 ? 2 + ((prefixes & PREFIX_V4) ? 1 : 0) : 0;
+	expected_rules += v6 ? 1 + ((prefixes & PREFIX_V6) ? 1 : 0) : 0;
+	ck_assert_uint_eq(rules, expected_rules);
+	ck_assert_uint_eq(defaults, (size_t)v4 + (size_t)v6);
+	net_op_list_clear(&ops);
+}
+END_TEST
+
 static Suite *planner_suite(void)
 {
 	Suite *s = suite_create("planner");
@@ -545,6 +637,7 @@ static Suite *planner_suite(void)
 	tcase_add_test(objects, plan_without_secondary_addresses);
 	tcase_add_test(objects, plan_mtu_keep);
 	tcase_add_test(objects, plan_shared_rules);
+	tcase_add_loop_test(objects, plan_combinations, 0, 3 * 2 * 4);
 	suite_add_tcase(s, objects);
 	return s;
 }
