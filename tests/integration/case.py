@@ -107,6 +107,15 @@ class RigCase(unittest.TestCase):
         """Check that pings from every source to every address succeed (expect
         True) or fail (expect False)."""
         results = self.ping_results(addresses, sources)
+        # A neighbour entry that failed before enid ran is probed again
+        # only once a second, so a first ping may go unanswered on a busy
+        # machine: probes that must pass get two more tries.
+        for _ in range(2 if expect else 0):
+            missing = [probe for probe, ok in results.items() if not ok]
+            if not missing:
+                break
+            time.sleep(0.5)
+            results.update(self.rig.pings(missing, count=3))
         wrong = ["%s -> %s" % (role, dst) for (role, dst, _), ok in
                  results.items() if ok != expect]
         verdict = "replied" if not expect else "no reply"
