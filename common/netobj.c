@@ -50,6 +50,48 @@ bool net_rule_equal(const struct net_rule *a, const struct net_rule *b)
 	       !a->other_selectors && !b->other_selectors;
 }
 
+static uint64_t hash_bytes(uint64_t hash, const void *data, size_t size)
+{
+	const unsigned char *bytes = data;
+
+	/* FNV-1a */
+	for (size_t i = 0; i < size; i++)
+		hash = (hash ^ bytes[i]) * 0x100000001b3ull;
+	return hash;
+}
+
+static uint64_t hash_prefix(uint64_t hash, const struct ip_prefix *p)
+{
+	hash = hash_bytes(hash, &p->family, sizeof(p->family));
+	return hash_bytes(hash, &p->addr, ip_family_bits(p->family) / 8);
+}
+
+uint64_t net_object_hash(enum net_object_type type, const void *object)
+{
+	uint64_t hash = hash_bytes(0xcbf29ce484222325ull, &type, sizeof(type));
+	const struct net_addr *addr = object;
+	const struct net_route *route = object;
+	const struct net_rule *rule = object;
+
+	switch (type) {
+	case NET_OBJECT_ADDR:
+		hash = hash_bytes(hash, &addr->ifindex, sizeof(addr->ifindex));
+		return hash_prefix(hash, &addr->local);
+	case NET_OBJECT_ROUTE:
+		hash = hash_bytes(hash, &route->table, sizeof(route->table));
+		hash = hash_bytes(hash, &route->metric, sizeof(route->metric));
+		hash = hash_bytes(hash, &route->dst.len, sizeof(route->dst.len));
+		return hash_prefix(hash, &route->dst);
+	case NET_OBJECT_RULE:
+		hash = hash_bytes(hash, &rule->priority, sizeof(rule->priority));
+		return hash_prefix(hash, &rule->src);
+	case NET_OBJECT_LINK:
+		return hash_bytes(hash, object, sizeof(int));
+	}
+
+	return hash;
+}
+
 int net_op_list_append(struct net_op_list *list, const struct net_op *op)
 {
 	if (list->count == list->capacity) {

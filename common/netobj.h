@@ -158,6 +158,12 @@ bool net_route_equal(const struct net_route *a, const struct net_route *b);
 /* Returns true when both rules are equal in every attribute. */
 bool net_rule_equal(const struct net_rule *a, const struct net_rule *b);
 
+/*
+ * Returns a hash of the fields the type's equality compares (for a link,
+ * object points to its ifindex), so equal objects hash equally.
+ */
+uint64_t net_object_hash(enum net_object_type type, const void *object);
+
 /* Appends op; returns 0 or -ENOMEM. */
 int net_op_list_append(struct net_op_list *list, const struct net_op *op);
 void net_op_list_clear(struct net_op_list *list);

@@ -286,6 +286,20 @@ static void log_op(struct manager *m, const struct net_op *op, int error,
 		"%s", line);
 }
 
+static void note_repair(struct manager *m, const struct net_op *op)
+{
+	const void *object = &op->link.ifindex;
+
+	if (op->type == NET_OBJECT_ADDR)
+		object = &op->addr;
+	else if (op->type == NET_OBJECT_ROUTE)
+		object = &op->route;
+	else if (op->type == NET_OBJECT_RULE)
+		object = &op->rule;
+
+	manager_note_repair(m, op->type, object);
+}
+
 /*
  * Counts a pass that put back objects a configured ENI had lost: another
  * program removed them. Repairs come with backoff, so this warns once
@@ -325,8 +339,11 @@ static void report_links(struct manager *m, const struct net_op_list *ops,
 			if (op->owner != link->ifindex)
 				continue;
 			if (op->kind == NET_OP_ADD &&
-			    link->state == LINK_STATE_CONFIGURED)
+			    link->state == LINK_STATE_CONFIGURED) {
 				restored++;
+				if (errors && !errors[i])
+					note_repair(m, op);
+			}
 			if (errors && errors[i] && !error) {
 				error = errors[i];
 				net_op_format(op, NULL, NULL, what,

@@ -580,13 +580,6 @@ static int on_reconcile(sd_event_source *s, void *userdata)
 		return 0;
 	}
 
-	if (result.repaired) {
-		if (now - m->last_drift_usec > DRIFT_QUIET_USEC)
-			m->drift_repairs = 0;
-		m->drift_repairs++;
-		m->last_drift_usec = now;
-	}
-
 	m->first_reconcile_done = true;
 	manager_link_changed(m);
 	return 0;
@@ -607,32 +600,85 @@ static int on_drift_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
-/* Schedules a repair after an outside deletion, with backoff while
- * deletions keep coming (another program fighting over the object). */
-static void schedule_repair(struct manager *m)
+static struct repair_history *find_repair(struct manager *m, uint64_t hash,
+					  bool create)
 {
 	uint64_t now = manager_now(m);
-	uint64_t delay = 0;
+	struct repair_history *free_slot = NULL;
 
-	if (m->drift_pending)
+	for (size_t i = 0; i < sizeof(m->repairs) / sizeof(m->repairs[0]);
+	     i++) {
+		struct repair_history *h = &m->repairs[i];
+		bool stale = now - h->last_usec >= DRIFT_QUIET_USEC;
+
+		if (h->hash == hash && !stale)
+			return h;
+		if (!free_slot && (h->hash == 0 || stale))
+			free_slot = h;
+	}
+
+	if (!create || !free_slot)
+		return NULL;
+
+	*free_slot = (struct repair_history){.hash = hash};
+	return free_slot;
+}
+
+void manager_note_repair(struct manager *m, enum net_object_type type,
+			 const void *object)
+{
+	struct repair_history *h;
+
+	h = find_repair(m, net_object_hash(type, object), true);
+	if (!h)
 		return;
 
-	if (m->drift_repairs > 0 && now - m->last_drift_usec < DRIFT_QUIET_USEC) {
-		delay = DRIFT_INITIAL_USEC;
-		for (unsigned i = 1; i < m->drift_repairs && delay < DRIFT_MAX_USEC;
-		     i++)
-			delay *= 2;
-		if (delay > DRIFT_MAX_USEC)
-			delay = DRIFT_MAX_USEC;
-	}
+	h->count++;
+	h->last_usec = manager_now(m);
+}
+
+/* Returns the repair delay of an object: none at first, then 250 ms
+ * doubling to 10 s while it keeps being removed within a minute. */
+static uint64_t repair_delay(struct manager *m, enum net_object_type type,
+			     const void *object)
+{
+	struct repair_history *h;
+	uint64_t delay = DRIFT_INITIAL_USEC;
+
+	h = find_repair(m, net_object_hash(type, object), false);
+	if (!h || h->count == 0)
+		return 0;
+
+	for (unsigned i = 1; i < h->count && delay < DRIFT_MAX_USEC; i++)
+		delay *= 2;
+
+	return delay < DRIFT_MAX_USEC ? delay : DRIFT_MAX_USEC;
+}
+
+/*
+ * Schedules a repair after another program removed or changed one of
+ * enid's objects. An object that keeps being removed (a program fighting
+ * over it) is repaired with backoff; others are repaired at once.
+ */
+static void schedule_repair(struct manager *m, enum net_object_type type,
+			    const void *object)
+{
+	uint64_t delay = repair_delay(m, type, object);
+	uint64_t when = manager_now(m) + delay;
+	uint64_t pending;
 
 	if (delay == 0) {
 		manager_schedule_reconcile(m);
 		return;
 	}
 
+	if (m->drift_pending &&
+	    sd_event_source_get_time(m->drift_timer, &pending) >= 0 &&
+	    pending <= when)
+		return;
+
 	m->drift_pending = true;
-	sd_event_source_set_time(m->drift_timer, now + delay);
+	sd_event_source_set_time(m->drift_timer, when);
 	sd_event_source_set_enabled(m->drift_timer, SD_EVENT_ONESHOT);
 }
 
@@ -667,7 +713,7 @@ static void handle_link_event(struct manager *m, const struct net_event *ev)
 	    link_settings_changed(&link->kernel, &ev->link)) {
 		link_update(link, &ev->link);
 		update_imds_binding(m);
-		schedule_repair(m);
+		schedule_repair(m, NET_OBJECT_LINK, &link->ifindex);
 		return;
 	}
 
@@ -684,7 +730,7 @@ static void handle_addr_event(struct manager *m, const struct net_event *ev)
 		return;
 
 	if (ev->kind == NET_EVENT_DELETE && owned)
-		schedule_repair(m);
+		schedule_repair(m, NET_OBJECT_ADDR, &ev->addr);
 	else if (!owned)
 		/* The DHCP client's address gates the primary's others. */
 		manager_schedule_reconcile(m);
@@ -697,7 +743,7 @@ static void handle_route_event(struct manager *m, const struct net_event *ev)
 
 	if (reconcile_route_is_owned(&m->settings, route)) {
 		if (ev->kind == NET_EVENT_DELETE)
-			schedule_repair(m);
+			schedule_repair(m, NET_OBJECT_ROUTE, route);
 		return;
 	}
 
@@ -725,7 +771,7 @@ static void handle_event(const struct net_event *ev, void *userdata)
 	case NET_OBJECT_RULE:
 		if (ev->kind == NET_EVENT_DELETE &&
 		    reconcile_rule_is_owned(&m->settings, &ev->rule))
-			schedule_repair(m);
+			schedule_repair(m, NET_OBJECT_RULE, &ev->rule);
 		break;
 	}
 }

@@ -60,9 +60,17 @@ struct manager {
 	bool reconcile_source_pending;
 	bool first_reconcile_done;
 	sd_event_source *drift_timer;
-	unsigned drift_repairs;	/* reconciles caused by outside deletions */
-	uint64_t last_drift_usec;
 	bool drift_pending;
+	/*
+	 * Objects enid put back after another program removed them, by the
+	 * hash of their identity: repairs of one object back off while it
+	 * keeps being removed, without delaying repairs of the others.
+	 */
+	struct repair_history {
+		uint64_t hash;		/* 0 for a free slot */
+		unsigned count;
+		uint64_t last_usec;
+	} repairs[64];
 
 	bool ready_sent;
 	sd_event_source *ready_timer;
@@ -106,6 +114,10 @@ void manager_link_changed(struct manager *m);
 
 /* Returns the link with that ifindex, or NULL. */
 struct link *manager_find_link(const struct manager *m, int ifindex);
+
+/* Notes that a pass put back an object another program had removed. */
+void manager_note_repair(struct manager *m, enum net_object_type type,
+			 const void *object);
 
 /* Learns the instance's card layout from a record of the primary. */
 void manager_learn_cards(struct manager *m, const struct eni_record *r);

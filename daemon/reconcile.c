@@ -71,49 +71,6 @@ struct reconcile_run {
 	struct net_op_list *ops;
 };
 
-static uint64_t hash_bytes(uint64_t hash, const void *data, size_t size)
-{
-	const unsigned char *bytes = data;
-
-	/* FNV-1a */
-	for (size_t i = 0; i < size; i++)
-		hash = (hash ^ bytes[i]) * 0x100000001b3ull;
-	return hash;
-}
-
-static uint64_t hash_prefix(uint64_t hash, const struct ip_prefix *p)
-{
-	hash = hash_bytes(hash, &p->family, sizeof(p->family));
-	return hash_bytes(hash, &p->addr, ip_family_bits(p->family) / 8);
-}
-
-/* Hashes the fields every equality of the type compares. */
-static uint64_t object_hash(enum net_object_type type, const void *object)
-{
-	uint64_t hash = hash_bytes(0xcbf29ce484222325ull, &type, sizeof(type));
-	const struct net_addr *addr = object;
-	const struct net_route *route = object;
-	const struct net_rule *rule = object;
-
-	switch (type) {
-	case NET_OBJECT_ADDR:
-		hash = hash_bytes(hash, &addr->ifindex, sizeof(addr->ifindex));
-		return hash_prefix(hash, &addr->local);
-	case NET_OBJECT_ROUTE:
-		hash = hash_bytes(hash, &route->table, sizeof(route->table));
-		hash = hash_bytes(hash, &route->metric, sizeof(route->metric));
-		hash = hash_bytes(hash, &route->dst.len, sizeof(route->dst.len));
-		return hash_prefix(hash, &route->dst);
-	case NET_OBJECT_RULE:
-		hash = hash_bytes(hash, &rule->priority, sizeof(rule->priority));
-		return hash_prefix(hash, &rule->src);
-	case NET_OBJECT_LINK:
-		break;
-	}
-
-	return hash;
-}
-
 static const void *op_object(const struct net_op *op)
 {
 	switch (op->type) {
@@ -127,7 +84,7 @@ static const void *op_object(const struct net_op *op)
 		break;
 	}
 
-	return &op->link;
+	return &op->link.ifindex;
 }
 
 static int index_desired(struct reconcile_run *run)
@@ -147,7 +104,7 @@ static int index_desired(struct reconcile_run *run)
 	/* Chains keep the desired order, so the first unmatched op wins. */
 	for (size_t i = count; i-- > 0;) {
 		const struct net_op *op = &run->desired->ops[i];
-		size_t bucket = object_hash(op->type, op_object(op)) &
+		size_t bucket = net_object_hash(op->type, op_object(op)) &
 				(run->n_buckets - 1);
 
 		run->chain[i] = run->buckets[bucket];
@@ -217,7 +174,7 @@ static bool mark_desired(struct reconcile_run *run, enum net_object_type type,
 			 bool (*equal)(const struct net_op *, const void *),
 			 const void *object)
 {
-	size_t bucket = object_hash(type, object) & (run->n_buckets - 1);
+	size_t bucket = net_object_hash(type, object) & (run->n_buckets - 1);
 
 	for (size_t i = run->buckets[bucket]; i != SIZE_MAX; i = run->chain[i]) {
 		const struct net_op *op = &run->desired->ops[i];
