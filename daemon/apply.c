@@ -88,7 +88,7 @@ static bool route_mirrored(const struct manager *m, const struct net_route *r,
 
 /*
  * Copies the link's foreign routes in main into its table. The shared
- * rule rejects main's answers that leave through an ENI, so without a
+ * rule rejects main's results that leave through an ENI, so without a
  * copy a static route through an appliance would be bypassed for the
  * ENI's own addresses.
  */

@@ -6,7 +6,7 @@
  *
  * A fresh ENI's metadata lags behind the kernel's link, so a link that
  * appeared while the daemon runs is re-polled on a backoff schedule
- * through the settle window; after it, at the refresh interval.
+ * through the settle window, and at the refresh interval after it.
  */
 #include "daemon/link.h"
 

@@ -304,8 +304,9 @@ static int plan_ipv6(struct plan_context *ctx, const char **why)
 			 eni_has(r, ENI_KEY_IPV6_PREFIX) ? r->n_prefix_ipv6 : 0);
 }
 
-/* With prefix_routes = local, the host answers for a delegated prefix's
- * addresses, as for its own (a local route, like `ip route add local`). */
+/* With prefix_routes = local, the host accepts packets for a delegated
+ * prefix's addresses, as for its own (a local route, like `ip route add
+ * local`). */
 static int add_local_routes(struct plan_context *ctx,
 			    const struct ip_prefix *list, size_t count)
 {
