@@ -14,7 +14,10 @@ import unittest
 
 from case import EnidCase
 from imds_mock import MockProcess
-from test_ipv6 import AllIpv6OnlyTest, Ipv6Checks, ipv6_plans
+# Import the module, not its TestCase classes, so that unittest does not
+# collect and run them a second time from this module.
+import test_ipv6
+from test_ipv6 import Ipv6Checks, ipv6_plans
 
 # A port on 127.0.0.1 with no listener: connections are refused.
 REFUSED_URL = "http://127.0.0.1:9"
@@ -23,8 +26,8 @@ REFUSED_URL = "http://127.0.0.1:9"
 class Ipv6EndpointTest(Ipv6Checks, EnidCase):
     DATA = "ipv6only.json"
     LISTED = ATTACHED = ("M0", "M1")
-    LINK_LOCAL = AllIpv6OnlyTest.LINK_LOCAL
-    attach_link = AllIpv6OnlyTest.attach_link
+    LINK_LOCAL = test_ipv6.AllIpv6OnlyTest.LINK_LOCAL
+    attach_link = test_ipv6.AllIpv6OnlyTest.attach_link
 
     def setUp(self):
         super().setUp()
