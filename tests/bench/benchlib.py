@@ -15,6 +15,7 @@ router does not follow the metadata, because no benchmark sends traffic.
 
 import json
 import os
+import signal
 import shutil
 import statistics
 import subprocess
@@ -249,6 +250,15 @@ class Bench:
         if self.enid is not None:
             self.enid.kill()
         self.mock.stop()
+        # Stopping a wrapper (strace, perf) can leave enid running in the
+        # instance namespace, so end whatever still runs there.
+        pids = subprocess.run(["ip", "netns", "pids", self.rig.ns("inst")],
+                              capture_output=True, text=True).stdout.split()
+        for pid in pids:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         self.rig.destroy()
         if not os.environ.get("BENCH_KEEP"):
             shutil.rmtree(self.workdir, ignore_errors=True)
