@@ -105,7 +105,7 @@ bool eni_has(const struct eni_record *r, enum eni_key key);
  * Returns NULL when the record is complete enough to configure, or the
  * name of what it still waits for. Complete means: the MAC is listed;
  * its device-number is settled (non-zero, or it is the primary, or its
- * card is not 0); its card is known (network-card answered, or the
+ * card is not 0); its card is known (network-card returned a value, or the
  * instance has a single card); and it has addresses with their subnet
  * (local-ipv4s with subnet-ipv4-cidr-block or, when the key listing has
  * no IPv4 keys, ipv6s with subnet-ipv6-cidr-blocks).

@@ -382,7 +382,7 @@ void link_listing_done(struct link *link, bool listed)
 		return;
 	}
 
-	/* A fresh ENI may not be listed yet; a link present at start that
+	/* A fresh ENI may not be listed yet. A link present at start that
 	 * is not listed is not an ENI (or not one of this instance). */
 	if (link->hot && in_settle_window(link)) {
 		link_transition(link, LINK_STATE_WAITING,

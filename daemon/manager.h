@@ -48,7 +48,8 @@ struct manager {
 	struct backoff instance_backoff;
 	sd_event_source *instance_timer;
 
-	/* Where the kernel keeps no address protocol: enid's addresses. */
+	/* Record of enid's addresses, used where the kernel keeps no
+	 * address protocol (before Linux 6.1). */
 	bool use_records;
 	struct address_records records;
 

@@ -187,8 +187,8 @@ static bool ipv4_addresses_wanted(const struct plan_context *ctx, size_t i)
 
 /*
  * The primary's other addresses wait for the DHCP client's, so that it
- * stays the primary address of the prefix; while it is gone (a lease
- * lost and regained), they are kept but not added.
+ * stays the primary address of the prefix. While it is gone (a lease lost
+ * and regained), they are kept but not added.
  */
 static bool ipv4_address_waits(const struct plan_context *ctx)
 {

@@ -482,7 +482,7 @@ static struct path_backoff *path_backoff_find(struct imds_client *c,
 	return NULL;
 }
 
-/* Remembers or forgets the backoff of a completed request's path. */
+/* Stores a failed request's backoff under its path, or clears it. */
 static void path_backoff_note(struct imds_request *r, enum imds_result result)
 {
 	struct imds_client *c = r->client;

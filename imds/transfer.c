@@ -163,7 +163,8 @@ static int easy_setup(struct transfer *t, const struct transfer_request *rq)
 		char name[IFNAMSIZ + 4];
 
 		/* "if!" makes libcurl bind with SO_BINDTODEVICE, so the
-		 * request leaves through the link whatever main says. */
+		 * request leaves through the link whatever the main table
+		 * contains. */
 		snprintf(name, sizeof(name), "if!%s", rq->interface);
 		if (curl_easy_setopt(easy, CURLOPT_INTERFACE, name) != CURLE_OK)
 			return -EINVAL;

@@ -28,7 +28,7 @@ int netlink_open(struct netlink **out);
 /* Closes the socket. Accepts NULL. */
 void netlink_close(struct netlink *nl);
 
-/* What netlink_dump() collects; OR the flags together. */
+/* Object kinds netlink_dump() collects; OR the flags together. */
 enum netlink_dump_what {
 	NETLINK_DUMP_LINKS = 1 << 0,
 	NETLINK_DUMP_ADDRS = 1 << 1,

@@ -603,8 +603,10 @@ START_TEST(plan_combinations)
 	}
 
 	/* A rule per address and per prefix of each family it has. */
-	expected_rules += v4 ? 2 + ((prefixes & PREFIX_V4) ? 1 : 0) : 0;
-	expected_rules += v6 ? 1 + ((prefixes & PREFIX_V6) ? 1 : 0) : 0;
+	if (v4)
+		expected_rules += 2 + ((prefixes & PREFIX_V4) != 0);
+	if (v6)
+		expected_rules += 1 + ((prefixes & PREFIX_V6) != 0);
 	ck_assert_uint_eq(rules, expected_rules);
 	ck_assert_uint_eq(defaults, (size_t)v4 + (size_t)v6);
 	net_op_list_clear(&ops);
